@@ -1,0 +1,23 @@
+/* Typed access to request JSON, for handlers' input validation. The getters
+ * return 0 with *out set, -ENOENT when the key is absent or null, and
+ * -EINVAL when the value has the wrong type, so handlers can answer 400
+ * with the field's name. */
+#ifndef MONOSTACK_JSON_H
+#define MONOSTACK_JSON_H
+
+#include <jansson.h>
+
+#include "common.h"
+
+int ms_json_str(const json_t *obj, const char *key, const char **out);
+int ms_json_bool(const json_t *obj, const char *key, bool *out);
+int ms_json_int(const json_t *obj, const char *key, long long *out);
+/* The object under key, or NULL when absent or not an object. */
+json_t *ms_json_obj(const json_t *obj, const char *key);
+/* A string member, or NULL when absent or not a string. */
+const char *ms_json_strval(const json_t *obj, const char *key);
+
+/* Set key to a string, or JSON null when s is NULL. */
+void ms_json_set_str(json_t *obj, const char *key, const char *s);
+
+#endif

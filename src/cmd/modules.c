@@ -1,0 +1,12 @@
+/* The modules compiled into monostack, in start order. The core module
+ * (task journal tables) comes first; the daemon is this list, nothing more. */
+#include <monostack/http.h>
+
+extern const ms_module core_module;
+extern const ms_module identity_module;
+
+const ms_module *const ms_modules[] = {
+    &core_module,
+    &identity_module,
+};
+const size_t ms_modules_count = MS_ARRAY_LEN(ms_modules);
