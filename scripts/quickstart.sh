@@ -138,6 +138,8 @@ EOF
 
 step "applying the database schema (monostack-manage db sync)"
 "$BUILD/monostack-manage" --config "$CONF" db sync
+info "token keys (monostack-manage fernet setup; kept when they exist)"
+"$BUILD/monostack-manage" --config "$CONF" fernet setup
 
 step "starting monostackd"
 if pid_alive "$PIDFILE"; then

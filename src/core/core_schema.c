@@ -13,16 +13,16 @@
 static const char *const core_v1[] = {
     "CREATE TABLE IF NOT EXISTS tasks ("
     " id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,"
-    " service VARCHAR(64) NOT NULL,"        /* owning module: "compute" */
-    " host VARCHAR(255) NOT NULL,"          /* owning host: queue "<service>.<host>" */
-    " type VARCHAR(64) NOT NULL,"           /* handler: "build_instance" */
+    " service VARCHAR(64) NOT NULL," /* owning module: "compute" */
+    " host VARCHAR(255) NOT NULL,"   /* owning host: queue "<service>.<host>" */
+    " type VARCHAR(64) NOT NULL,"    /* handler: "build_instance" */
     " resource_id VARCHAR(64),"
-    " payload MEDIUMTEXT,"                  /* JSON object */
-    " state VARCHAR(16) NOT NULL DEFAULT 'pending',"   /* pending|running|done|failed */
-    " attempts INT NOT NULL DEFAULT 0,"     /* claims so far */
-    " claimed_by VARCHAR(128),"             /* worker token of the current claim */
-    " claimed_at DATETIME(6),"              /* claim time, renewed while running */
-    " not_before DATETIME(6) NOT NULL,"     /* retry backoff */
+    " payload MEDIUMTEXT,"                           /* JSON object */
+    " state VARCHAR(16) NOT NULL DEFAULT 'pending'," /* pending|running|done|failed */
+    " attempts INT NOT NULL DEFAULT 0,"              /* claims so far */
+    " claimed_by VARCHAR(128),"         /* worker token of the current claim */
+    " claimed_at DATETIME(6),"          /* claim time, renewed while running */
+    " not_before DATETIME(6) NOT NULL," /* retry backoff */
     " error TEXT,"
     " created_at DATETIME(6) NOT NULL,"
     " updated_at DATETIME(6) NOT NULL,"

@@ -493,7 +493,9 @@ listener_start(listener *l, const ms_service_conf *sc, char **err)
                            gai_strerror(gai));
         return -EINVAL;
     }
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
+    /* poll(2), not epoll: libmicrohttpd 0.9.75 with epoll does not notice a
+     * client that closes mid-upload until the connection times out. */
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_ITC |
                      MHD_USE_ERROR_LOG;
     if (ai->ai_family == AF_INET6)
         flags |= MHD_USE_IPv6;

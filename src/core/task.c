@@ -104,8 +104,8 @@ ms_task_enqueue(const char *service, const char *host, const char *type,
     int rc = ms_task_db_insert(service, host, type, resource_id, text, &tid);
     free(text);
     if (rc < 0) {
-        ms_warn("Could not record the task. service=%s type=%s resource=%s rc=%d", service,
-                type, resource_id ? resource_id : "-", rc);
+        ms_warn("Could not record the task. service=%s type=%s resource=%s rc=%d",
+                service, type, resource_id ? resource_id : "-", rc);
         return rc;
     }
     if (id)
@@ -124,9 +124,8 @@ ms_task_publish(const char *service, const char *host, long long id)
     char *body = ms_asprintf("{\"task_id\": %lld}", id);
     int rc = ms_bus_publish(key, body);
     if (rc < 0) {
-        ms_info("The bus is unavailable; the task runs from the journal. task=%lld "
-                "queue=%s",
-                id, key);
+        ms_debug("bus unavailable, task runs from the journal task=%lld queue=%s", id,
+                 key);
         /* Our own host's task can still start now rather than at the next scan. */
         if (ms_streq(host, ms_conf.host))
             ms_task_wake_service(service, id);
@@ -139,21 +138,21 @@ ms_task_publish(const char *service, const char *host, long long id)
 
 typedef struct {
     long long id;
-    const char *service;      /* a registered module's name (stable) */
+    const char *service; /* a registered module's name (stable) */
 } task_ref;
 
 typedef struct {
     pthread_t thread;
     int index;
-    char token[128];          /* claimed_by: unique per worker and process */
-    long long current;        /* task being run, 0 when idle (under pool_lock) */
+    char token[128];   /* claimed_by: unique per worker and process */
+    long long current; /* task being run, 0 when idle (under pool_lock) */
 } task_worker;
 
 static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t pool_cond;      /* workers: a task was queued, or stop */
-static pthread_cond_t pool_tick;      /* scanner and periodic thread: stop */
+static pthread_cond_t pool_cond; /* workers: a task was queued, or stop */
+static pthread_cond_t pool_tick; /* scanner and periodic thread: stop */
 static bool pool_running, pool_stopping;
-static bool pool_workers_gone;        /* scanner: stop renewing claims */
+static bool pool_workers_gone; /* scanner: stop renewing claims */
 static pthread_once_t pool_once = PTHREAD_ONCE_INIT;
 static task_ref pool_queue[TASK_QUEUE_MAX];
 static size_t pool_head, pool_len;
@@ -272,14 +271,14 @@ static void
 worker_run(task_worker *w, const task_ref *ref)
 {
     bool claimed = false;
-    int rc = ms_task_db_claim(ref->id, ms_conf.host, w->token, task_stale_after(),
-                              &claimed);
+    int rc = ms_task_db_claim(ref->id, ref->service, ms_conf.host, w->token,
+                              task_stale_after(), &claimed);
     if (rc < 0) {
         ms_debug("could not claim task=%lld rc=%d; the scanner retries", ref->id, rc);
         return;
     }
     if (!claimed)
-        return;   /* done, taken by another worker, or not due yet */
+        return; /* done, taken by another worker, or not due yet */
 
     pthread_mutex_lock(&pool_lock);
     w->current = ref->id;
@@ -319,10 +318,10 @@ worker_run(task_worker *w, const task_ref *ref)
         hrc = h->run(&task, &err);
         uint64_t us = ms_now_us() - t0;
         if (hrc == 0) {
-            ms_info("task done task=%lld service=%s type=%s resource=%s attempt=%d us=%llu",
-                    ref->id, row.service, row.type,
-                    row.resource_id ? row.resource_id : "-", row.attempts,
-                    (unsigned long long)us);
+            ms_info(
+                "task done task=%lld service=%s type=%s resource=%s attempt=%d us=%llu",
+                ref->id, row.service, row.type, row.resource_id ? row.resource_id : "-",
+                row.attempts, (unsigned long long)us);
         } else if (hrc == -EAGAIN) {
             ms_info("task will be retried task=%lld service=%s type=%s resource=%s "
                     "attempt=%d delay_s=%d",

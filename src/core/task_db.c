@@ -44,8 +44,8 @@ ms_task_db_insert(const char *service, const char *host, const char *type,
 }
 
 int
-ms_task_db_claim(long long id, const char *host, const char *token, int stale_s,
-                 bool *claimed)
+ms_task_db_claim(long long id, const char *service, const char *host, const char *token,
+                 int stale_s, bool *claimed)
 {
     ms_result *r = NULL;
     *claimed = false;
@@ -53,11 +53,12 @@ ms_task_db_claim(long long id, const char *host, const char *token, int stale_s,
                          "UPDATE tasks SET state = 'running', claimed_by = ?,"
                          " claimed_at = UTC_TIMESTAMP(6), attempts = attempts + 1,"
                          " updated_at = UTC_TIMESTAMP(6)"
-                         " WHERE id = ? AND host = ? AND"
+                         " WHERE id = ? AND service = ? AND host = ? AND"
                          " ((state = 'pending' AND not_before <= UTC_TIMESTAMP(6)) OR"
                          "  (state = 'running' AND"
                          "   claimed_at < UTC_TIMESTAMP(6) - INTERVAL ? SECOND))",
-                         MS_P_STR(token), MS_P_INT(id), MS_P_STR(host), MS_P_INT(stale_s));
+                         MS_P_STR(token), MS_P_INT(id), MS_P_STR(service), MS_P_STR(host),
+                         MS_P_INT(stale_s));
     if (rc == 0)
         *claimed = r->affected == 1;
     ms_result_free(r);
@@ -133,14 +134,14 @@ ms_task_db_retry(long long id, const char *token, int delay_s, const char *error
                  bool *owned)
 {
     ms_result *r = NULL;
-    int rc = MS_DB_QUERY(&r,
-                         "UPDATE tasks SET state = 'pending', error = ?, claimed_by = NULL,"
-                         " claimed_at = NULL,"
-                         " not_before = UTC_TIMESTAMP(6) + INTERVAL ? SECOND,"
-                         " updated_at = UTC_TIMESTAMP(6)"
-                         " WHERE id = ? AND claimed_by = ? AND state = 'running'",
-                         MS_P_STR(error), MS_P_INT(delay_s), MS_P_INT(id),
-                         MS_P_STR(token));
+    int rc =
+        MS_DB_QUERY(&r,
+                    "UPDATE tasks SET state = 'pending', error = ?, claimed_by = NULL,"
+                    " claimed_at = NULL,"
+                    " not_before = UTC_TIMESTAMP(6) + INTERVAL ? SECOND,"
+                    " updated_at = UTC_TIMESTAMP(6)"
+                    " WHERE id = ? AND claimed_by = ? AND state = 'running'",
+                    MS_P_STR(error), MS_P_INT(delay_s), MS_P_INT(id), MS_P_STR(token));
     return task_db_finish_result(rc, r, owned);
 }
 

@@ -25,7 +25,7 @@ typedef struct {
     char *service;
     char *type;
     char *resource_id;
-    char *payload;      /* JSON text or NULL */
+    char *payload; /* JSON text or NULL */
     int attempts;
 } ms_task_row;
 
@@ -33,10 +33,11 @@ void ms_task_row_clear(ms_task_row *row);
 
 int ms_task_db_insert(const char *service, const char *host, const char *type,
                       const char *resource_id, const char *payload, long long *id);
-/* Atomically take task id for token when it is pending and due, or running
- * with a claim older than stale_s. *claimed tells whether it is ours now. */
-int ms_task_db_claim(long long id, const char *host, const char *token, int stale_s,
-                     bool *claimed);
+/* Atomically take task id of (service, host) for token when it is pending and
+ * due, or running with a claim older than stale_s. *claimed tells whether it
+ * is ours now. */
+int ms_task_db_claim(long long id, const char *service, const char *host,
+                     const char *token, int stale_s, bool *claimed);
 /* Load a task claimed by token; -ENOENT when the claim is not (or no longer) ours. */
 int ms_task_db_load(long long id, const char *token, ms_task_row *row);
 /* Keep a running claim fresh so it is not taken as stale. */

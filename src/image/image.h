@@ -77,7 +77,8 @@ typedef struct {
     const char *op;             /* "=", "<", ... or "IN" */
     const char *vals[16];       /* IN values or the single value */
     int nvals;
-    bool is_int;
+    bool is_int;                /* compare with ival instead */
+    long long ival;
 } image_cond;
 
 typedef struct {

@@ -70,6 +70,7 @@ connection = mysql://monostack:$DB_PW@/monostack?unix_socket=$WORK/svc/mysql.soc
 url = amqp://guest:guest@127.0.0.1:5672/
 EOF
 N "$BUILD/monostack-manage" --config "$WORK/monostack.conf" db sync >/dev/null || exit 1
+N "$BUILD/monostack-manage" --config "$WORK/monostack.conf" fernet setup >/dev/null || exit 1
 
 echo "==> starting monostackd"
 t0=$(date +%s%N)

@@ -26,7 +26,8 @@ import requests
 SOURCE_DIR = os.environ.get("MS_SOURCE_DIR") or os.path.abspath(
     os.path.join(os.path.dirname(__file__), "..", ".."))
 BUILD_DIR = os.environ.get("MS_BUILD_DIR") or os.path.join(SOURCE_DIR, "build")
-SERVICES_SH = os.path.join(SOURCE_DIR, "scripts", "lib", "services.sh")
+SERVICES_SH = os.environ.get("MS_SERVICES_SH") or os.path.join(
+    SOURCE_DIR, "scripts", "lib", "services.sh")
 
 # Standard ports of the OpenStack services monostack speaks.
 SERVICE_PORTS = {
@@ -292,6 +293,7 @@ class Stack:
         self.start_bus()
         self.write_config()
         self.manage("db", "sync")
+        self.manage("fernet", "setup")
         self.start_daemon()
         self.manage("bootstrap", "--admin-password", self.admin_password,
                     "--public-url", "http://127.0.0.1")
@@ -337,9 +339,19 @@ def stack():
 
 @pytest.fixture(autouse=True)
 def _healthy_stack(request):
-    """Each test starts with the whole stack up, even after a fault test."""
-    if "stack" in request.fixturenames:
-        request.getfixturevalue("stack").ensure_healthy()
+    """Each test starts with the whole stack up, even after a fault test, and
+    fails if monostackd died during it without the test stopping it."""
+    if "stack" not in request.fixturenames:
+        yield
+        return
+    st = request.getfixturevalue("stack")
+    st.ensure_healthy()
+    yield
+    if st.proc is not None and st.proc.poll() is not None:
+        rc = st.proc.returncode
+        st.proc = None
+        pytest.fail("monostackd died during this test (exit status %d); log tail:\n%s"
+                    % (rc, st.daemon_log()[-4000:]))
 
 
 class OscError(AssertionError):

@@ -1,0 +1,365 @@
+/* Compute (Nova v2.1): the interface between the module's files. Other
+ * modules will use include/monostack/compute.h (not written yet).
+ *
+ * The API files (versions.c, flavors.c, keypairs.c, quotas.c, servers.c,
+ * actions.c, hosts.c) validate, authorize and write rows; the slow work runs
+ * in the build/action task handlers (manager.c) through the virt driver
+ * (src/drivers/virt/virt.h). SQL lives only in the *_db.c files. */
+#ifndef COMPUTE_H
+#define COMPUTE_H
+
+#include <jansson.h>
+
+#include <monostack/db.h>
+#include <monostack/http.h>
+#include <monostack/json.h>
+#include <monostack/log.h>
+#include <monostack/task.h>
+
+extern const ms_migration compute_migrations[];
+extern const ms_module compute_module;
+
+/* The highest microversion whose changes are implemented. */
+#define COMPUTE_MV_MAX MS_MV(2, 1)
+
+/* ---- shared helpers (util.c) ---- */
+/* "http://host:8774/v2.1[/project]" and the bookmark form without the
+ * version, as Nova builds them (project included when the URL had it). */
+char *compute_href(ms_request *req, const char *collection, const char *id);
+char *compute_bookmark(ms_request *req, const char *collection, const char *id);
+json_t *compute_links(ms_request *req, const char *collection, const char *id);
+/* A "next" link carrying the query arguments with marker replaced. */
+json_t *compute_next_link(ms_request *req, const char *collection, const char *marker);
+/* 400 in Nova's validation wording. */
+void compute_bad_field(ms_response *resp, const char *field, const json_t *value,
+                       const char *reason);
+/* A JSON value (or NULL) as text for error messages; caller frees. */
+char *compute_json_repr(const json_t *v);
+/* limit/marker from the query: 0, or -1 after answering 400. max_limit 1000. */
+#define COMPUTE_MAX_LIMIT 1000
+int compute_limit_marker(ms_request *req, ms_response *resp, int *limit,
+                         const char **marker);
+/* Nova's boolean strings ("true", "1", "yes", "on"... case-insensitive).
+ * -1 when not a boolean. */
+int compute_parse_bool(const char *s);
+/* A JSON boolean or boolean string; -1 when not one. */
+int compute_json_bool(const json_t *v);
+/* An integer or an all-digit string; false when neither. */
+bool compute_json_intlike(const json_t *v, long long *out);
+/* Nova's name format: printable, no leading/trailing whitespace. */
+bool compute_valid_name(const char *s);
+void compute_time_iso(int64_t us, char out[32]);       /* "...Z", no fraction */
+void compute_time_iso_frac(int64_t us, char out[32]);  /* "...ffffff", no Z */
+int64_t compute_now(void);                             /* epoch microseconds */
+/* Check a route's project id path segment against the token (Nova answers
+ * 400 on a mismatch); true when fine. */
+bool compute_project_ok(ms_request *req, ms_response *resp);
+
+/* ---- versions (versions.c) ---- */
+int compute_versions(ms_request *req, ms_response *resp);
+int compute_version_v21(ms_request *req, ms_response *resp);
+int compute_version_v2(ms_request *req, ms_response *resp);
+
+/* ---- flavors (flavors.c, flavors_db.c) ---- */
+typedef struct {
+    long long id;                  /* internal row id */
+    char flavorid[256];
+    char name[256];
+    int memory_mb, vcpus, root_gb, ephemeral_gb, swap;
+    double rxtx_factor;
+    bool is_public, disabled;
+    char *description;
+    int64_t created_at;
+} compute_flavor;
+
+void compute_flavor_clear(compute_flavor *f);
+int compute_flavor_db_get(const char *flavorid, compute_flavor *out);   /* -ENOENT */
+int compute_flavor_db_insert(compute_flavor *f);   /* -EEXIST: name or flavorid taken */
+int compute_flavor_db_name_used(const char *name, bool *used);
+int compute_flavor_db_id_used(const char *flavorid, bool *used);
+int compute_flavor_db_delete(long long id);
+typedef struct {
+    const char *project;           /* non-admin: public or granted to this project */
+    bool admin;
+    int is_public;                 /* -1: both (admin "None"), 0, 1 */
+    long long min_ram, min_disk;
+    const char *sort_key;          /* a column name from a fixed table */
+    bool sort_desc;
+    const compute_flavor *marker;
+    int limit;
+} compute_flavor_query;
+bool compute_flavor_sort_key_ok(const char *key);
+int compute_flavor_db_list(const compute_flavor_query *q, compute_flavor **out, size_t *n);
+int compute_flavor_db_specs(long long id, json_t **out);       /* new object */
+int compute_flavor_db_spec_set(long long id, const char *key, const char *value);
+int compute_flavor_db_spec_delete(long long id, const char *key, bool *found);
+int compute_flavor_db_access(long long id, json_t **projects);  /* new array */
+int compute_flavor_db_access_add(long long id, const char *project);  /* -EEXIST */
+int compute_flavor_db_access_remove(long long id, const char *project, bool *found);
+int compute_flavor_db_access_has(long long id, const char *project, bool *has);
+/* Find a flavor the caller may use/see; answers 404 into resp when not. */
+int compute_flavor_lookup(ms_request *req, ms_response *resp, const char *flavorid,
+                          compute_flavor *out);
+json_t *compute_flavor_json(ms_request *req, const compute_flavor *f, bool detail);
+int compute_flavors_bootstrap(const struct ms_bootstrap_opts *opts, char **err);
+
+int compute_flavor_list(ms_request *req, ms_response *resp);
+int compute_flavor_detail(ms_request *req, ms_response *resp);
+int compute_flavor_show(ms_request *req, ms_response *resp);
+int compute_flavor_create(ms_request *req, ms_response *resp);
+int compute_flavor_delete(ms_request *req, ms_response *resp);
+int compute_flavor_specs_list(ms_request *req, ms_response *resp);
+int compute_flavor_specs_create(ms_request *req, ms_response *resp);
+int compute_flavor_spec_show(ms_request *req, ms_response *resp);
+int compute_flavor_spec_update(ms_request *req, ms_response *resp);
+int compute_flavor_spec_delete(ms_request *req, ms_response *resp);
+int compute_flavor_access_list(ms_request *req, ms_response *resp);
+int compute_flavor_action(ms_request *req, ms_response *resp);
+
+/* ---- keypairs (keypairs.c, keypair_parse.c, keypairs_db.c) ---- */
+typedef struct {
+    long long id;
+    char user_id[MS_ID_LEN];
+    char name[256];
+    char fingerprint[128];
+    char *public_key;
+    char type[8];
+    int64_t created_at;
+} compute_keypair;
+
+void compute_keypair_clear(compute_keypair *k);
+/* Validate an OpenSSH public key line (ssh-rsa, ssh-ed25519, ecdsa-sha2-*,
+ * ssh-dss) and compute Nova's fingerprint: MD5 of the key blob, colon hex.
+ * Returns 0 or -EINVAL. */
+int compute_ssh_fingerprint(const char *public_key, char fp[48]);
+/* Generate an RSA-2048 key: PEM private key and "ssh-rsa ... Generated-by-Nova"
+ * public line; caller frees both. */
+int compute_ssh_generate(char **private_pem, char **public_line);
+
+int compute_keypair_db_get(const char *user_id, const char *name, compute_keypair *out);
+int compute_keypair_db_insert(compute_keypair *k);     /* -EEXIST */
+int compute_keypair_db_delete(const char *user_id, const char *name, bool *found);
+int compute_keypair_db_list(const char *user_id, compute_keypair **out, size_t *n);
+int compute_keypair_db_count(const char *user_id, long long *n);
+
+int compute_keypair_list(ms_request *req, ms_response *resp);
+int compute_keypair_create(ms_request *req, ms_response *resp);
+int compute_keypair_show(ms_request *req, ms_response *resp);
+int compute_keypair_delete(ms_request *req, ms_response *resp);
+
+/* ---- quotas and limits (quotas.c, quotas_db.c) ---- */
+typedef enum {
+    Q_INSTANCES, Q_CORES, Q_RAM, Q_FLOATING_IPS, Q_FIXED_IPS, Q_METADATA_ITEMS,
+    Q_INJECTED_FILES, Q_INJECTED_FILE_CONTENT_BYTES, Q_INJECTED_FILE_PATH_BYTES,
+    Q_KEY_PAIRS, Q_SECURITY_GROUPS, Q_SECURITY_GROUP_RULES, Q_SERVER_GROUPS,
+    Q_SERVER_GROUP_MEMBERS, Q_COUNT
+} compute_quota_res;
+
+extern const char *const compute_quota_names[Q_COUNT];
+/* The default limit of each resource (from [compute] quota_* options). */
+long long compute_quota_default(compute_quota_res r);
+/* The project's limits (defaults overlaid with its rows). */
+int compute_quota_limits(const char *project, long long limits[Q_COUNT]);
+/* Instances, cores and ram in use by a project (non-deleted servers). */
+int compute_quota_db_usage(const char *project, long long *instances, long long *cores,
+                           long long *ram);
+int compute_quota_db_get(const char *project, long long limits[Q_COUNT], bool set[Q_COUNT]);
+int compute_quota_db_set(const char *project, const char *resource, long long limit);
+int compute_quota_db_delete(const char *project);
+int compute_quota_db_server_groups(const char *project, long long *n);
+/* Whether adding (count, cores, ram) stays within limits; fills a Nova
+ * "Quota exceeded for ..." message when not. Pure, for unit tests. */
+bool compute_quota_fits(const long long limits[Q_COUNT], long long used_inst,
+                        long long used_cores, long long used_ram, long long count,
+                        long long cores, long long ram, char *msg, size_t msglen);
+
+int compute_quota_show(ms_request *req, ms_response *resp);
+int compute_quota_defaults(ms_request *req, ms_response *resp);
+int compute_quota_detail(ms_request *req, ms_response *resp);
+int compute_quota_update(ms_request *req, ms_response *resp);
+int compute_quota_delete(ms_request *req, ms_response *resp);
+int compute_limits(ms_request *req, ms_response *resp);
+
+/* ---- hosts: services, hypervisors, AZs, usage (hosts.c, hosts_db.c) ---- */
+int compute_service_heartbeat(void);      /* upsert this host's rows */
+int compute_az_list(ms_request *req, ms_response *resp);
+int compute_az_detail(ms_request *req, ms_response *resp);
+int compute_hypervisor_list(ms_request *req, ms_response *resp);
+int compute_hypervisor_detail(ms_request *req, ms_response *resp);
+int compute_hypervisor_show(ms_request *req, ms_response *resp);
+int compute_hypervisor_stats(ms_request *req, ms_response *resp);
+int compute_services_list(ms_request *req, ms_response *resp);
+int compute_usage_list(ms_request *req, ms_response *resp);
+int compute_usage_show(ms_request *req, ms_response *resp);
+
+typedef struct {
+    long long id;
+    char host[256];
+    char binary[64];
+    char topic[64];
+    char zone[256];
+    bool disabled;
+    char *disabled_reason;
+    bool forced_down;
+    int64_t updated_at;
+} compute_service_row;
+
+typedef struct {
+    long long id;
+    char host[256];
+    char hypervisor_hostname[256];
+    char hypervisor_type[64];
+    long long hypervisor_version;
+    int vcpus;
+    long long memory_mb, local_gb;
+    char host_ip[64];
+    char cpu_info[512];
+    /* used, computed from the servers on the host */
+    long long vcpus_used, memory_mb_used, local_gb_used, running_vms;
+} compute_node_row;
+
+int compute_service_db_upsert(const char *host, const char *binary, const char *topic,
+                              int64_t now);
+int compute_service_db_list(compute_service_row **out, size_t *n);
+int compute_node_db_upsert(const compute_node_row *node, int64_t now);
+int compute_node_db_list(compute_node_row **out, size_t *n);   /* with usage */
+
+/* Usage per project over [start, end) for os-simple-tenant-usage. */
+typedef struct {
+    char uuid[37];
+    char name[256];
+    char project_id[MS_ID_LEN];
+    char user_id[MS_ID_LEN];
+    char flavor_name[256];
+    int vcpus, memory_mb, root_gb, ephemeral_gb;
+    int64_t launched_at, terminated_at;   /* 0 = null */
+    char vm_state[16];
+} compute_usage_row;
+int compute_usage_db_rows(const char *project, int64_t start, int64_t end,
+                          compute_usage_row **out, size_t *n);
+
+/* ---- servers (servers.c, actions.c, servers_db.c) ---- */
+typedef struct {
+    long long id;
+    char uuid[37];
+    char project_id[MS_ID_LEN], user_id[MS_ID_LEN];
+    char name[256];
+    char *description;
+    char hostname[256];
+    char image_ref[64];
+    char flavorid[256], flavor_name[256];
+    int memory_mb, vcpus, root_gb, ephemeral_gb, swap;
+    char key_name[256];
+    char *key_data, *user_data;
+    char vm_state[20], task_state[32];   /* task_state "" = null */
+    int power_state;
+    char host[256], node[256];
+    char availability_zone[256];
+    char config_drive[16];
+    char access_ip_v4[64], access_ip_v6[64];
+    int progress;
+    bool locked;
+    char locked_by[16];
+    char reservation_id[32];
+    int launch_index;
+    int fault_code;                      /* 0 = no fault */
+    char *fault_message, *fault_details;
+    int64_t fault_created;
+    int64_t launched_at, terminated_at;  /* 0 = null */
+    int64_t created_at, updated_at, deleted_at;
+    bool deleted;
+    json_t *metadata;                    /* object (owned), filled by get/list */
+} compute_instance;
+
+void compute_instance_clear(compute_instance *i);
+int compute_instance_db_get(const char *uuid, bool with_deleted, compute_instance *out);
+/* Insert n instances (metadata included), the build tasks and the "create"
+ * actions in one transaction after checking the project's quota under its
+ * row lock. -EDQUOT with msg filled when over quota. task_ids[i] receive
+ * the task ids (publish them after this returns). */
+int compute_instance_db_create(compute_instance *insts, size_t n, const long long limits[],
+                               const char *request_id, long long *task_ids, char *msg,
+                               size_t msglen);
+/* Conditional state change: applies only when vm_state is one of from_vm
+ * (NULL: any) and task_state is NULL (or expect_task when given). -EBUSY
+ * when the row is not in such a state. task_state NULL writes NULL. */
+int compute_instance_db_transition(const char *uuid, const char *const *from_vm,
+                                   const char *expect_task, const char *vm_state,
+                                   const char *task_state, int power_state);
+/* Same, and enqueue the task on the instance's host in one transaction. */
+int compute_instance_db_action(const char *uuid, const char *const *from_vm,
+                               const char *vm_state, const char *task_state,
+                               const char *task_type, json_t *payload, const char *host,
+                               const char *action, const char *request_id,
+                               const char *user_id, const char *project_id,
+                               long long *task_id);
+int compute_instance_db_set(const char *uuid, const char *vm_state, const char *task_state,
+                            int power_state);
+int compute_instance_db_set_host(const char *uuid, const char *host);
+int compute_instance_db_set_active(const char *uuid, int power_state);
+int compute_instance_db_set_power(const char *uuid, int power_state);
+int compute_instance_db_set_fault(const char *uuid, int code, const char *message,
+                                  const char *details);
+int compute_instance_db_mark_deleted(const char *uuid);
+int compute_instance_db_update(const char *uuid, const char *name, const char *access4,
+                               const char *access6);
+int compute_instance_db_lock(const char *uuid, bool locked, const char *by);
+int compute_instance_db_meta_replace(const char *uuid, json_t *meta);
+int compute_instance_db_meta_set(const char *uuid, const char *key, const char *value);
+int compute_instance_db_meta_delete(const char *uuid, const char *key, bool *found);
+/* Live instances on a host (for power sync); caller frees. */
+int compute_instance_db_on_host(const char *host, compute_instance **out, size_t *n);
+
+typedef struct {
+    const char *project;         /* NULL: all projects */
+    const char *name_regex, *image, *flavor, *host;
+    const char *vm_state;        /* from the status filter */
+    int64_t changes_since;       /* 0: none */
+    bool deleted;                /* list deleted rows (admin) */
+    const compute_instance *marker;
+    int limit;
+} compute_instance_query;
+int compute_instance_db_list(const compute_instance_query *q, compute_instance **out,
+                             size_t *n);
+
+/* Instance actions and their events. */
+int compute_action_db_event(const char *uuid, const char *request_id, const char *event,
+                            bool start, const char *result);
+int compute_action_db_list(const char *uuid, json_t **out);   /* array */
+int compute_action_db_get(const char *uuid, const char *request_id, json_t **out);
+int compute_action_db_finish(const char *uuid, const char *request_id, const char *message);
+
+/* Nova's status name for a (vm_state, task_state) pair. */
+const char *compute_server_status(const char *vm_state, const char *task_state);
+/* The vm_state a status filter selects, or NULL for an unknown status. */
+const char *compute_status_vm_state(const char *status);
+json_t *compute_server_json(ms_request *req, const compute_instance *i, bool detail);
+/* Fetch a server the caller may see; 404 into resp when not. */
+int compute_server_lookup(ms_request *req, ms_response *resp, compute_instance *out);
+
+int compute_server_list(ms_request *req, ms_response *resp);
+int compute_server_detail(ms_request *req, ms_response *resp);
+int compute_server_create(ms_request *req, ms_response *resp);
+int compute_server_show(ms_request *req, ms_response *resp);
+int compute_server_update(ms_request *req, ms_response *resp);
+int compute_server_delete(ms_request *req, ms_response *resp);
+int compute_server_action(ms_request *req, ms_response *resp);
+int compute_server_ips(ms_request *req, ms_response *resp);
+int compute_server_metadata_list(ms_request *req, ms_response *resp);
+int compute_server_metadata_replace(ms_request *req, ms_response *resp);
+int compute_server_metadata_update(ms_request *req, ms_response *resp);
+int compute_server_metadata_show(ms_request *req, ms_response *resp);
+int compute_server_metadata_put(ms_request *req, ms_response *resp);
+int compute_server_metadata_delete(ms_request *req, ms_response *resp);
+int compute_server_actions_list(ms_request *req, ms_response *resp);
+int compute_server_action_show(ms_request *req, ms_response *resp);
+
+/* ---- the compute manager: task handlers and periodic jobs (manager.c) ---- */
+extern const ms_task_handler compute_task_handlers[];
+extern const ms_periodic compute_periodic_jobs[];
+int compute_manager_init(void);
+void compute_manager_fini(void);
+char *compute_instances_path(void);        /* caller frees */
+char *compute_console_log_path(const char *uuid);   /* caller frees */
+
+#endif

@@ -1,0 +1,540 @@
+/* The compute manager: task handlers that do the slow work behind the API
+ * (schedule, fetch the image into the cache, create the qcow2 overlay,
+ * define and start the domain; power operations; delete) and the periodic
+ * jobs (service heartbeat, power-state sync). Every handler re-reads the
+ * instance row first and is idempotent, since a task may run again after
+ * a crash; a failed build ends in ERROR with a fault. */
+#include "compute.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <monostack/config.h>
+#include <monostack/exec.h>
+#include <monostack/image.h>
+
+#include "drivers/virt/virt.h"
+
+char *
+compute_instances_path(void)
+{
+    if (!ms_str_empty(ms_conf.instances_path))
+        return ms_strdup(ms_conf.instances_path);
+    return ms_asprintf("%s/instances", ms_str_empty(ms_conf.state_path) ? "/var/lib/monostack"
+                                                                        : ms_conf.state_path);
+}
+
+char *
+compute_console_log_path(const char *uuid)
+{
+    char *base = compute_instances_path();
+    char *p = ms_asprintf("%s/%s/console.log", base, uuid);
+    free(base);
+    return p;
+}
+
+static int
+mkdir_p(const char *path)
+{
+    char *tmp = ms_strdup(path);
+    for (char *p = tmp + 1; *p; p++) {
+        if (*p == '/') {
+            *p = '\0';
+            mkdir(tmp, 0755);
+            *p = '/';
+        }
+    }
+    int rc = mkdir(tmp, 0755) == 0 || errno == EEXIST ? 0 : -errno;
+    free(tmp);
+    return rc;
+}
+
+static const char *
+task_request_id(const ms_task *t)
+{
+    const char *r = ms_json_strval(t->payload, "request_id");
+    return r ? r : "";
+}
+
+/* ---- scheduling ---- */
+
+/* Pick a host with room for the instance (allocation ratios applied);
+ * host_out empty when none fits. */
+static int
+schedule(const compute_instance *i, char host_out[256])
+{
+    host_out[0] = '\0';
+    compute_node_row *nodes = NULL;
+    size_t n = 0;
+    int rc = compute_node_db_list(&nodes, &n);
+    if (rc < 0)
+        return rc;
+    double best = -1;
+    for (size_t k = 0; k < n; k++) {
+        const compute_node_row *c = &nodes[k];
+        double vcpu_free = c->vcpus * ms_conf.cpu_allocation_ratio - (double)c->vcpus_used;
+        double ram_free = (double)c->memory_mb * ms_conf.ram_allocation_ratio -
+                          ms_conf.reserved_host_memory_mb - (double)c->memory_mb_used;
+        double disk_free = (double)c->local_gb * ms_conf.disk_allocation_ratio -
+                           (double)c->local_gb_used;
+        if (vcpu_free < i->vcpus || ram_free < i->memory_mb ||
+            disk_free < i->root_gb + i->ephemeral_gb)
+            continue;
+        /* Spread by free RAM, as Nova's default RAM weigher does. */
+        if (ram_free > best) {
+            best = ram_free;
+            snprintf(host_out, 256, "%s", c->host);
+        }
+    }
+    free(nodes);
+    return 0;
+}
+
+/* ---- build ---- */
+
+static int
+build_fail(const compute_instance *i, const ms_task *t, int code, const char *msg,
+           const char *details)
+{
+    ms_warn("Build failed. instance=%s error=\"%s\"", i->uuid, msg);
+    compute_instance_db_set_fault(i->uuid, code, msg, details);
+    compute_action_db_event(i->uuid, task_request_id(t), "compute__do_build_and_run_instance",
+                            false, "Error");
+    char *err = NULL;
+    virt_destroy(i->uuid, &err);
+    free(err);
+    return 0;
+}
+
+/* The image's data in the shared cache (<instances>/_base/<image id>),
+ * copied once; the cache survives the image's deletion in Glance. */
+static int
+cache_image(const ms_image_info *img, char **base_out, char **err)
+{
+    char *dir = compute_instances_path();
+    char *bdir = ms_asprintf("%s/_base", dir);
+    free(dir);
+    mkdir_p(bdir);
+    char *base = ms_asprintf("%s/%s", bdir, img->id);
+    free(bdir);
+    struct stat st;
+    if (stat(base, &st) == 0) {
+        *base_out = base;
+        return 0;
+    }
+    char *tmp = ms_asprintf("%s.part", base);
+    const char *argv[] = {"cp", "--sparse=always", img->path, tmp, NULL};
+    ms_exec_result r = {0};
+    int rc = ms_exec(argv, NULL, 600000, &r);
+    if (rc == 0 && rename(tmp, base) < 0)
+        rc = -errno;
+    if (rc < 0) {
+        *err = ms_asprintf("Cannot copy the image into the cache: %s",
+                           r.err && *r.err ? r.err : strerror(-rc));
+        unlink(tmp);
+        free(base);
+    } else {
+        *base_out = base;
+    }
+    ms_exec_result_free(&r);
+    free(tmp);
+    return rc;
+}
+
+static int
+make_overlay(const char *base, const char *fmt, const char *disk, int size_gb, char **err)
+{
+    char size[32];
+    snprintf(size, sizeof(size), "%dG", size_gb);
+    const char *argv[] = {"qemu-img", "create", "-f", "qcow2", "-F", fmt, "-b", base, disk,
+                          size_gb > 0 ? size : NULL, NULL};
+    ms_exec_result r = {0};
+    int rc = ms_exec(argv, NULL, 60000, &r);
+    if (rc < 0)
+        *err = ms_asprintf("qemu-img create failed: %s", r.err && *r.err ? r.err : strerror(-rc));
+    ms_exec_result_free(&r);
+    return rc;
+}
+
+static int
+task_build(const ms_task *t, char **err)
+{
+    (void)err;
+    compute_instance i;
+    int rc = compute_instance_db_get(t->resource_id, false, &i);
+    if (rc == -ENOENT)
+        return 0;
+    if (rc < 0)
+        return rc;
+    if (strcmp(i.vm_state, "building") || !strcmp(i.task_state, "deleting")) {
+        compute_instance_clear(&i);
+        return 0;
+    }
+    const char *rid = task_request_id(t);
+    compute_action_db_event(i.uuid, rid, "compute__do_build_and_run_instance", true, NULL);
+    char host[256];
+    if (!i.host[0]) {
+        rc = schedule(&i, host);
+        if (rc < 0)
+            goto out;
+        if (!host[0]) {
+            build_fail(&i, t, 500,
+                       "No valid host was found. There are not enough hosts available.", NULL);
+            goto out;
+        }
+        if (strcmp(host, ms_conf.host)) {
+            /* Another host runs it: hand the build over through its queue. */
+            rc = compute_instance_db_set_host(i.uuid, host);
+            long long tid;
+            if (rc == 0 && (rc = ms_task_enqueue("compute", host, "build_instance", i.uuid,
+                                                 t->payload, &tid)) == 0)
+                ms_task_publish("compute", host, tid);
+            goto out;
+        }
+        if ((rc = compute_instance_db_set_host(i.uuid, host)) < 0)
+            goto out;
+    }
+
+    ms_auth_ctx ctx = {.authenticated = true};
+    snprintf(ctx.project_id, sizeof(ctx.project_id), "%s", i.project_id);
+    snprintf(ctx.user_id, sizeof(ctx.user_id), "%s", i.user_id);
+    ms_image_info img;
+    rc = ms_image_get_active(&ctx, i.image_ref, &img);
+    if (rc == -EAGAIN)
+        goto out;
+    if (rc < 0 || !img.path) {
+        if (rc == 0)
+            ms_image_info_clear(&img);
+        char *m = ms_asprintf("Image %s could not be found.", i.image_ref);
+        build_fail(&i, t, 404, m, NULL);
+        free(m);
+        rc = 0;
+        goto out;
+    }
+    const char *fmt = img.disk_format[0] ? img.disk_format : "raw";
+    if (strcmp(fmt, "qcow2") && strcmp(fmt, "raw")) {
+        char *m = ms_asprintf("Image %s has disk format %s, which cannot be booted here.",
+                              img.id, fmt);
+        build_fail(&i, t, 400, m, NULL);
+        free(m);
+        ms_image_info_clear(&img);
+        goto out;
+    }
+    char *ierr = NULL, *base = NULL;
+    char *root = compute_instances_path();
+    char *dir = ms_asprintf("%s/%s", root, i.uuid);
+    char *disk = ms_asprintf("%s/disk", dir);
+    char *log = ms_asprintf("%s/console.log", dir);
+    free(root);
+    mkdir_p(dir);
+    rc = cache_image(&img, &base, &ierr);
+    if (rc == 0 && access(disk, F_OK) != 0)
+        rc = make_overlay(base, fmt, disk, i.root_gb, &ierr);
+    ms_image_info_clear(&img);
+    if (rc == 0) {
+        char name[32];
+        snprintf(name, sizeof(name), "instance-%08llx", i.id);
+        virt_domain_spec spec = {
+            .uuid = i.uuid, .name = name, .virt_type = virt_type(), .vcpus = i.vcpus,
+            .memory_mb = i.memory_mb, .disk_path = disk, .disk_format = "qcow2",
+            .console_log = log, .vnc = true, .vnc_listen = "127.0.0.1",
+            .display_name = i.name, .flavor_name = i.flavor_name,
+            .project_id = i.project_id, .user_id = i.user_id};
+        char *xml = virt_domain_xml(&spec);
+        rc = virt_define_start(xml, &ierr);
+        free(xml);
+    }
+    if (rc < 0) {
+        build_fail(&i, t, 500, ierr ? ierr : "The domain could not be started.", NULL);
+        rc = 0;
+    } else {
+        rc = compute_instance_db_set_active(i.uuid, VIRT_RUNNING);
+        if (rc == -EBUSY) {
+            /* Deleted while we built: the delete task may already have run. */
+            compute_instance now = {0};
+            if (compute_instance_db_get(i.uuid, false, &now) != 0 ||
+                !strcmp(now.task_state, "deleting")) {
+                char *e2 = NULL;
+                virt_destroy(i.uuid, &e2);
+                free(e2);
+            }
+            if (now.uuid[0])
+                compute_instance_clear(&now);
+            rc = 0;
+        } else if (rc == 0) {
+            compute_action_db_event(i.uuid, rid, "compute__do_build_and_run_instance", false,
+                                    "Success");
+            json_t *n = json_pack("{s:s,s:s,s:s}", "instance_id", i.uuid, "tenant_id",
+                                  i.project_id, "state", "active");
+            ms_notify("compute", "compute.instance.create.end", n);
+            json_decref(n);
+        }
+    }
+    free(ierr);
+    free(base);
+    free(dir);
+    free(disk);
+    free(log);
+out:
+    compute_instance_clear(&i);
+    return rc;
+}
+
+static int
+task_delete(const ms_task *t, char **err)
+{
+    compute_instance i;
+    int rc = compute_instance_db_get(t->resource_id, false, &i);
+    if (rc == -ENOENT)
+        return 0;
+    if (rc < 0)
+        return rc;
+    rc = virt_destroy(i.uuid, err);
+    if (rc < 0 && rc != -ENODEV) {
+        compute_instance_clear(&i);
+        return -EAGAIN;
+    }
+    free(*err);
+    *err = NULL;
+    char *root = compute_instances_path();
+    char *dir = ms_asprintf("%s/%s", root, i.uuid);
+    free(root);
+    const char *argv[] = {"rm", "-rf", "--", dir, NULL};
+    ms_exec(argv, NULL, 60000, NULL);
+    free(dir);
+    rc = compute_instance_db_mark_deleted(i.uuid);
+    if (rc == 0) {
+        compute_action_db_event(i.uuid, task_request_id(t), "compute_terminate_instance", true,
+                                NULL);
+        compute_action_db_event(i.uuid, task_request_id(t), "compute_terminate_instance",
+                                false, "Success");
+        json_t *n = json_pack("{s:s,s:s}", "instance_id", i.uuid, "tenant_id", i.project_id);
+        ms_notify("compute", "compute.instance.delete.end", n);
+        json_decref(n);
+    }
+    compute_instance_clear(&i);
+    return rc;
+}
+
+/* ---- power operations ---- */
+
+typedef int (*power_fn)(const char *uuid, char **err);
+
+static int
+power_task(const ms_task *t, const char *expect_task, const char *event, power_fn fn,
+           int hard_reboot, const char *vm_after, int power_after)
+{
+    compute_instance i;
+    int rc = compute_instance_db_get(t->resource_id, false, &i);
+    if (rc == -ENOENT)
+        return 0;
+    if (rc < 0)
+        return rc;
+    if (strcmp(i.task_state, expect_task)) {
+        compute_instance_clear(&i);
+        return 0;   /* already done, or superseded by a delete */
+    }
+    const char *rid = task_request_id(t);
+    compute_action_db_event(i.uuid, rid, event, true, NULL);
+    char *err = NULL;
+    if (hard_reboot >= 0)
+        rc = virt_reboot(i.uuid, hard_reboot == 1, &err);
+    else
+        rc = fn(i.uuid, &err);
+    int ps = power_after;
+    if (rc == 0) {
+        int actual;
+        char *e2 = NULL;
+        if (virt_get_state(i.uuid, &actual, &e2) == 0)
+            ps = actual;
+        free(e2);
+        compute_instance_db_set(i.uuid, vm_after, NULL, ps);
+        compute_action_db_event(i.uuid, rid, event, false, "Success");
+    } else {
+        ms_warn("Power operation failed. instance=%s event=%s error=\"%s\"", i.uuid, event,
+                err ? err : "?");
+        compute_instance_db_set(i.uuid, NULL, NULL, -1);
+        compute_action_db_event(i.uuid, rid, event, false, "Error");
+    }
+    free(err);
+    compute_instance_clear(&i);
+    return 0;
+}
+
+static int
+task_power_off(const ms_task *t, char **err)
+{
+    (void)err;
+    return power_task(t, "powering-off", "compute_stop_instance", virt_power_off, -1,
+                      "stopped", VIRT_SHUTDOWN);
+}
+
+static int
+task_power_on(const ms_task *t, char **err)
+{
+    (void)err;
+    return power_task(t, "powering-on", "compute_start_instance", virt_power_on, -1, "active",
+                      VIRT_RUNNING);
+}
+
+static int
+task_pause(const ms_task *t, char **err)
+{
+    (void)err;
+    return power_task(t, "pausing", "compute_pause_instance", virt_pause, -1, "paused",
+                      VIRT_PAUSED);
+}
+
+static int
+task_unpause(const ms_task *t, char **err)
+{
+    (void)err;
+    return power_task(t, "unpausing", "compute_unpause_instance", virt_unpause, -1, "active",
+                      VIRT_RUNNING);
+}
+
+static int
+task_suspend(const ms_task *t, char **err)
+{
+    (void)err;
+    return power_task(t, "suspending", "compute_suspend_instance", virt_suspend, -1,
+                      "suspended", VIRT_SUSPENDED);
+}
+
+static int
+task_resume(const ms_task *t, char **err)
+{
+    (void)err;
+    return power_task(t, "resuming", "compute_resume_instance", virt_resume, -1, "active",
+                      VIRT_RUNNING);
+}
+
+static int
+task_reboot(const ms_task *t, char **err)
+{
+    (void)err;
+    bool hard = json_is_true(json_object_get(t->payload, "hard"));
+    return power_task(t, hard ? "rebooting_hard" : "rebooting", "compute_reboot_instance",
+                      NULL, hard ? 1 : 0, "active", VIRT_RUNNING);
+}
+
+const ms_task_handler compute_task_handlers[] = {
+    {"build_instance", task_build},
+    {"delete_instance", task_delete},
+    {"power_off", task_power_off},
+    {"power_on", task_power_on},
+    {"pause", task_pause},
+    {"unpause", task_unpause},
+    {"suspend", task_suspend},
+    {"resume", task_resume},
+    {"reboot", task_reboot},
+    {NULL, NULL},
+};
+
+/* ---- power sync ---- */
+
+/* Reconcile one instance with what the hypervisor reports: a guest that
+ * powered itself off becomes SHUTOFF (Nova's _sync_instance_power_state). */
+static void
+sync_one(const compute_instance *i, int ps)
+{
+    if (i->task_state[0])
+        return;   /* an operation is in flight; it sets the state itself */
+    if (ps != i->power_state)
+        compute_instance_db_set_power(i->uuid, ps);
+    if (!strcmp(i->vm_state, "active") && (ps == VIRT_SHUTDOWN || ps == VIRT_CRASHED ||
+                                           ps == VIRT_NOSTATE)) {
+        ms_info("Instance powered off by itself; marking it stopped. instance=%s", i->uuid);
+        compute_instance_db_transition(i->uuid, (const char *const[]){"active", NULL}, NULL,
+                                       "stopped", NULL, ps);
+    } else if (!strcmp(i->vm_state, "stopped") && ps == VIRT_RUNNING) {
+        compute_instance_db_transition(i->uuid, (const char *const[]){"stopped", NULL}, NULL,
+                                       "active", NULL, ps);
+    }
+}
+
+static void
+power_sync(void)
+{
+    compute_instance *list = NULL;
+    size_t n = 0;
+    if (compute_instance_db_on_host(ms_conf.host, &list, &n) < 0)
+        return;
+    virt_domain_state *doms = NULL;
+    size_t nd = 0;
+    char *err = NULL;
+    if (virt_list(&doms, &nd, &err) == 0) {
+        for (size_t k = 0; k < n; k++) {
+            if (strcmp(list[k].vm_state, "active") && strcmp(list[k].vm_state, "stopped") &&
+                strcmp(list[k].vm_state, "paused") && strcmp(list[k].vm_state, "suspended"))
+                continue;
+            int ps = VIRT_NOSTATE;
+            for (size_t d = 0; d < nd; d++) {
+                if (!strcmp(doms[d].uuid, list[k].uuid))
+                    ps = doms[d].power_state;
+            }
+            sync_one(&list[k], ps);
+        }
+    }
+    free(err);
+    free(doms);
+    for (size_t k = 0; k < n; k++)
+        compute_instance_clear(&list[k]);
+    free(list);
+}
+
+static void
+on_lifecycle(const char *uuid, int ps)
+{
+    compute_instance i;
+    if (compute_instance_db_get(uuid, false, &i) != 0)
+        return;
+    if (!strcmp(i.host, ms_conf.host))
+        sync_one(&i, ps);
+    compute_instance_clear(&i);
+    ms_db_thread_close();
+}
+
+static void
+heartbeat(void)
+{
+    compute_service_heartbeat();
+}
+
+const ms_periodic compute_periodic_jobs[] = {
+    {"compute_heartbeat", 10, heartbeat},
+    {"compute_power_sync", 10, power_sync},
+    {NULL, 0, NULL},
+};
+
+int
+compute_manager_init(void)
+{
+    char *root = compute_instances_path();
+    mkdir_p(root);
+    free(root);
+    char *err = NULL;
+    if (virt_open(&err) < 0) {
+        ms_warn("Cannot open the hypervisor connection; builds will fail until it works: %s",
+                err ? err : "?");
+        free(err);
+        err = NULL;
+    } else if (virt_events_start(on_lifecycle, &err) < 0) {
+        ms_warn("No libvirt lifecycle events; the periodic sync still runs: %s",
+                err ? err : "?");
+        free(err);
+    }
+    ms_info("compute: libvirt uri=%s virt_type=%s", virt_uri(), virt_type());
+    if (compute_service_heartbeat() < 0)
+        ms_warn("Cannot record the compute service heartbeat yet.");
+    return 0;
+}
+
+void
+compute_manager_fini(void)
+{
+    virt_close();
+}
