@@ -43,8 +43,9 @@ struct ms_periodic {
  * borrowed; *id receives the row id. */
 int ms_task_enqueue(const char *service, const char *host, const char *type,
                     const char *resource_id, json_t *payload, long long *id);
-/* Tell the host's workers about a committed task. Failure is logged, not
- * returned: the poller picks the task up anyway. */
+/* Tell the host's workers about a committed task. Never blocks on the broker.
+ * Failure is logged, not returned: the poller picks the task up anyway (and
+ * when host is this host, local workers are woken at once). */
 void ms_task_publish(const char *service, const char *host, long long id);
 
 /* The modules whose task handlers (queues "<name>.<host>") and periodic tasks
@@ -68,7 +69,8 @@ bool ms_bus_connected(void);
 /* Publish a lifecycle notification (event_type e.g. "compute.instance.create.end")
  * on the notifications exchange. payload is borrowed. */
 void ms_notify(const char *publisher, const char *event_type, json_t *payload);
-/* Low-level publish on the task exchange; 0 or -EAGAIN. */
+/* Low-level publish on the task exchange: 0 when queued for the publisher
+ * thread, -EAGAIN at once when the broker is unreachable or not started. */
 int ms_bus_publish(const char *routing_key, const char *body);
 
 #endif

@@ -5,7 +5,8 @@
 #
 #   services.sh mariadb-start DIR        datadir DIR/mysql, socket DIR/mysql.sock
 #   services.sh mariadb-stop DIR
-#   services.sh rabbitmq-start DIR PORT  AMQP on 127.0.0.1:PORT (guest/guest)
+#   services.sh rabbitmq-start DIR PORT  AMQP on 127.0.0.1:PORT (guest/guest);
+#                                        exit 3 when another broker holds PORT
 #   services.sh rabbitmq-stop DIR
 #   services.sh status DIR
 #
@@ -195,8 +196,8 @@ ms_svc_rabbitmq_start() {
     else
         rm -f "$pidf"
         if ms_svc_amqp_probe "$port"; then
-            ms_svc_fail "127.0.0.1:$port already answers AMQP (another broker)"
-            return
+            ms_svc_log "error: 127.0.0.1:$port already answers AMQP (another broker)"
+            return 3
         fi
     fi
     mkdir -p "$r/log" "$r/mnesia"
@@ -325,7 +326,7 @@ if [ "${BASH_SOURCE[0]}" = "$0" ]; then
     rabbitmq-stop) ms_svc_rabbitmq_stop "$@" ;;
     status) ms_svc_status "$@" ;;
     *)
-        sed -n '6,10p' "$0" | sed 's/^# \{0,1\}//' >&2
+        sed -n '6,11p' "$0" | sed 's/^# \{0,1\}//' >&2
         exit 2
         ;;
     esac

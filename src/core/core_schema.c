@@ -20,6 +20,7 @@ static const char *const core_v1[] = {
     " payload MEDIUMTEXT,"                           /* JSON object */
     " state VARCHAR(16) NOT NULL DEFAULT 'pending'," /* pending|running|done|failed */
     " attempts INT NOT NULL DEFAULT 0,"              /* claims so far */
+    " interrupted INT NOT NULL DEFAULT 0,"           /* claims taken over as stale */
     " claimed_by VARCHAR(128),"         /* worker token of the current claim */
     " claimed_at DATETIME(6),"          /* claim time, renewed while running */
     " not_before DATETIME(6) NOT NULL," /* retry backoff */

@@ -207,7 +207,8 @@ prepare(listener *l, ms_http_call *call, const char *version)
         return true;
     }
     call->metric = l->m_unmatched;
-    if (!negotiate_mv(req, resp))
+    /* The version list at "/" is not itself microversioned. */
+    if (strcmp(req->path, "/") != 0 && !negotiate_mv(req, resp))
         return true;
 
     unsigned allowed = 0;

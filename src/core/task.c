@@ -34,6 +34,7 @@
 #define TASK_QUEUE_MAX 4096
 #define TASK_SCAN_MAX 256
 #define TASK_BACKOFF_MAX_S 60
+#define TASK_MAX_INTERRUPTS 5
 
 /* --- module registry --- */
 
@@ -295,7 +296,14 @@ worker_run(task_worker *w, const task_ref *ref)
     const ms_module *m = task_module_find(row.service);
     const ms_task_handler *h = m ? task_handler_find(m, row.type) : NULL;
     json_t *payload = NULL;
-    if (!h) {
+    if (row.interrupted >= TASK_MAX_INTERRUPTS) {
+        /* A task whose every run ends the process (or hangs it) must not
+         * take the daemon down forever: give up on it. */
+        err = ms_asprintf("The task was interrupted %d times without finishing; "
+                          "giving up.",
+                          row.interrupted);
+        hrc = -EINTR;
+    } else if (!h) {
         err = ms_asprintf("No handler for task type %s of service %s on this host.",
                           row.type, row.service);
         hrc = -ENOSYS;

@@ -49,16 +49,20 @@ ms_task_db_claim(long long id, const char *service, const char *host, const char
 {
     ms_result *r = NULL;
     *claimed = false;
-    int rc = MS_DB_QUERY(&r,
-                         "UPDATE tasks SET state = 'running', claimed_by = ?,"
-                         " claimed_at = UTC_TIMESTAMP(6), attempts = attempts + 1,"
-                         " updated_at = UTC_TIMESTAMP(6)"
-                         " WHERE id = ? AND service = ? AND host = ? AND"
-                         " ((state = 'pending' AND not_before <= UTC_TIMESTAMP(6)) OR"
-                         "  (state = 'running' AND"
-                         "   claimed_at < UTC_TIMESTAMP(6) - INTERVAL ? SECOND))",
-                         MS_P_STR(token), MS_P_INT(id), MS_P_STR(service), MS_P_STR(host),
-                         MS_P_INT(stale_s));
+    /* interrupted is assigned before state, so it still sees the old state
+     * (MariaDB assigns left to right): it counts stale takeovers. */
+    int rc =
+        MS_DB_QUERY(&r,
+                    "UPDATE tasks SET interrupted = interrupted + (state = 'running'),"
+                    " state = 'running', claimed_by = ?,"
+                    " claimed_at = UTC_TIMESTAMP(6), attempts = attempts + 1,"
+                    " updated_at = UTC_TIMESTAMP(6)"
+                    " WHERE id = ? AND service = ? AND host = ? AND"
+                    " ((state = 'pending' AND not_before <= UTC_TIMESTAMP(6)) OR"
+                    "  (state = 'running' AND"
+                    "   claimed_at < UTC_TIMESTAMP(6) - INTERVAL ? SECOND))",
+                    MS_P_STR(token), MS_P_INT(id), MS_P_STR(service), MS_P_STR(host),
+                    MS_P_INT(stale_s));
     if (rc == 0)
         *claimed = r->affected == 1;
     ms_result_free(r);
@@ -70,10 +74,12 @@ ms_task_db_load(long long id, const char *token, ms_task_row *row)
 {
     ms_result *r = NULL;
     memset(row, 0, sizeof(*row));
-    int rc = MS_DB_QUERY(&r,
-                         "SELECT service, type, resource_id, payload, attempts FROM tasks"
-                         " WHERE id = ? AND claimed_by = ? AND state = 'running'",
-                         MS_P_INT(id), MS_P_STR(token));
+    int rc =
+        MS_DB_QUERY(&r,
+                    "SELECT service, type, resource_id, payload, attempts, interrupted"
+                    " FROM tasks"
+                    " WHERE id = ? AND claimed_by = ? AND state = 'running'",
+                    MS_P_INT(id), MS_P_STR(token));
     if (rc == 0 && r->nrows == 0)
         rc = -ENOENT;
     if (rc == 0) {
@@ -82,6 +88,7 @@ ms_task_db_load(long long id, const char *token, ms_task_row *row)
         row->resource_id = ms_strdup(ms_cell(r, 0, 2));
         row->payload = ms_strdup(ms_cell(r, 0, 3));
         row->attempts = (int)ms_cell_int(r, 0, 4);
+        row->interrupted = (int)ms_cell_int(r, 0, 5);
     }
     ms_result_free(r);
     return rc;

@@ -27,6 +27,7 @@ typedef struct {
     char *resource_id;
     char *payload; /* JSON text or NULL */
     int attempts;
+    int interrupted; /* times a worker died (or stalled) while running it */
 } ms_task_row;
 
 void ms_task_row_clear(ms_task_row *row);

@@ -95,14 +95,14 @@ typedef struct {
 
 /* Decrypt, check expiry (allow_expired: Keystone's 48 h window),
  * revocation and the current state of user, scope and roles. Returns 0,
- * -EACCES (invalid, expired, revoked, no roles), or -EAGAIN. Uses and fills
- * the validation cache. */
+ * -EACCES (not a token of ours: malformed, forged, unknown key), -ESTALE
+ * (expired or revoked), -EPERM (user, scope or roles no longer valid), or
+ * -EAGAIN. Uses and fills the validation cache. */
 int identity_token_check(const char *token, bool allow_expired, identity_token_info *out);
-/* Issue: fill t's audit ids / times as needed, resolve and return the token
- * string (caller frees) with info filled. -EACCES with *msg set (static
- * text, Keystone's message) when the scope has no roles. */
-int identity_token_mint(identity_token *t, identity_token_info *info, char **token_out,
-                        char **msg);
+/* Issue: give t a new audit id (in front of any chain already in it) and
+ * its issue time, resolve it (-EPERM when the scope has no roles or a
+ * principal is disabled) and encrypt it into *token_out (caller frees). */
+int identity_token_mint(identity_token *t, identity_token_info *info, char **token_out);
 /* The v3 token body {"token": {...}}. */
 json_t *identity_token_body(const identity_token_info *info, bool catalog);
 /* WWW-Authenticate value for a 401 (static buffer per thread). */
@@ -110,11 +110,15 @@ const char *identity_www_authenticate(void);
 /* Answer 401 with Keystone's message (or msg) and WWW-Authenticate. */
 void identity_unauthorized(ms_response *resp, const char *msg);
 
-/* The caller's token info (for /v3/auth/* handlers): re-derived from its
- * X-Auth-Token. 0, -EACCES or -EAGAIN. */
-int identity_caller_info(ms_request *req, identity_token_info *out);
+/* Wall-clock epoch microseconds. */
+int64_t identity_now_us(void);
+/* Resolve a payload against the current state (user and scope enabled,
+ * effective roles, application credential): 0, -EPERM or -EAGAIN. */
+int identity_token_resolve(const identity_token *t, identity_token_info *info);
 
 /* ---- Revocation (revoke.c, tokens_db.c) ---- */
+/* Drop every cached validation (an application credential was deleted). */
+void identity_token_cache_flush(void);
 /* Current generation of revocation events in this process. */
 uint64_t identity_revoke_generation(void);
 /* True (1) when an event covers the token, 0 when not, -EAGAIN. */
@@ -155,6 +159,15 @@ typedef struct {
 /* By id, or by name for a user. 0, -ENOENT, -EAGAIN. */
 int identity_app_cred_lookup(const char *id, const char *name, const char *user_id,
                              identity_app_cred *out);
+/* app_creds_db.c */
+int app_cred_db_insert(const identity_app_cred *ac, const char *description);
+/* Rows: id, name, user_id, project_id, description, expires_at, unrestricted,
+ * secret_hash. name may be NULL (no filter). */
+int app_cred_db_list(const char *user_id, const char *name, ms_result **r);
+int app_cred_db_get(const char *id, const char *name, const char *user_id, ms_result **r);
+/* Rows: role id, name, domain_id ('' for global roles). */
+int app_cred_db_roles(const char *id, ms_result **r);
+int app_cred_db_delete(const char *user_id, const char *id);
 
 /* JSON helper: {"id","name"} reference objects. */
 json_t *identity_ref_json(const char *id, const char *name);

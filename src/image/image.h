@@ -66,8 +66,11 @@ int image_db_tag_delete(const char *id, const char *tag, bool *found);
 int image_db_touch(const char *id);
 /* Per-project usage, for quotas: non-deleted images, and bytes of their data. */
 int image_db_owner_usage(const char *owner, long long *count, long long *bytes);
-/* Images left in saving/importing by a crash go back to queued/uploading. */
+/* Images left in saving by a crash go back to queued (their data was only
+ * ever a temporary file). */
 int image_db_reset_stuck(long long *reset);
+/* Ids of the non-deleted images in a status (caller frees each and the array). */
+int image_db_ids_in_status(const char *status, char ***ids, size_t *n);
 
 /* Listing. */
 #define IMAGE_MAX_SORT 8

@@ -740,6 +740,16 @@ add_filter(ms_response *resp, image_query *q, strpool *pool, const char *key,
         return 0;
     }
     if (strcmp(key, "protected") == 0 || strcmp(key, "os_hidden") == 0) {
+        /* Glance lower-cases os_hidden (openstacksdk sends "True"), not protected */
+        char low[8];
+        if (strcmp(key, "os_hidden") == 0 && strlen(value) < sizeof(low)) {
+            size_t i;
+            for (i = 0; value[i]; i++)
+                low[i] = (char)tolower((unsigned char)value[i]);
+            low[i] = '\0';
+            value = strcmp(low, "true") == 0 ? "true" : strcmp(low, "false") == 0 ? "false"
+                                                                                 : value;
+        }
         if (strcmp(value, "true") != 0 && strcmp(value, "false") != 0) {
             ms_resp_error(resp, 400, "Invalid value '%s' for '%s' filter. Valid values are "
                                      "'true' or 'false'.", value, key);

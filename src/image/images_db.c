@@ -379,13 +379,25 @@ image_db_reset_stuck(long long *reset)
     *reset += (long long)r->affected;
     ms_result_free(r);
     r = NULL;
-    /* an import interrupted after staging: the staged data is still there */
-    rc = MS_DB_QUERY0(&r, "UPDATE images SET status = 'uploading'"
-                          " WHERE status = 'importing' AND deleted = 0");
-    if (rc == 0)
-        *reset += (long long)r->affected;
+    return 0;
+}
+
+int
+image_db_ids_in_status(const char *status, char ***ids, size_t *n)
+{
+    ms_result *r = NULL;
+    *ids = NULL;
+    *n = 0;
+    int rc = MS_DB_QUERY(&r, "SELECT id FROM images WHERE status = ? AND deleted = 0",
+                         MS_P_STR(status));
+    if (rc < 0)
+        return rc;
+    *ids = ms_calloc(r->nrows + 1, sizeof(char *));
+    for (size_t i = 0; i < r->nrows; i++)
+        (*ids)[i] = ms_strdup(ms_cell(r, i, 0));
+    *n = r->nrows;
     ms_result_free(r);
-    return rc;
+    return 0;
 }
 
 /* ---- listing ---- */

@@ -5,6 +5,7 @@
 #include "image.h"
 
 #include <errno.h>
+#include <unistd.h>
 
 #define R(m, p, h, pol, n) {.methods = (m), .path = (p), .handler = (h), .policy = (pol), .name = (n)}
 #define S(m, p, ops, pol, n) {.methods = (m), .path = (p), .stream = (ops), .policy = (pol), .name = (n)}
@@ -74,6 +75,23 @@ image_init(void)
     }
     if (reset)
         ms_warn("image: %lld interrupted upload(s) returned to queued", reset);
+    /* An import stopped between its steps: the data is either still staged
+     * (back to uploading, import again) or already in the store (active). */
+    char **ids = NULL;
+    size_t n = 0;
+    rc = image_db_ids_in_status("importing", &ids, &n);
+    if (rc < 0)
+        return rc;
+    for (size_t i = 0; i < n; i++) {
+        char *path = image_store_path(ids[i]);
+        bool stored = access(path, F_OK) == 0;
+        free(path);
+        image_db_transition(ids[i], "importing", stored ? "active" : "uploading");
+        ms_warn("image=%s interrupted import finished as %s", ids[i],
+                stored ? "active" : "uploading");
+        free(ids[i]);
+    }
+    free(ids);
     return 0;
 }
 

@@ -24,57 +24,100 @@
 
 #include <monostack/config.h>
 
-/* Data goes through NBUF buffers of WRITE_BUF bytes: the writing thread
- * fills one, writes it to the file and hands it to two hasher threads (md5
- * and sha512 in parallel, as either alone is slower than the disk), then
- * fills the next; it waits only when every buffer is still being hashed.
- * Memory per upload is NBUF * WRITE_BUF whatever the image size. */
+/* Data goes through NBUF buffers of WRITE_BUF bytes. The receiving thread
+ * only copies bytes into the current buffer and hands full buffers on;
+ * three consumer threads take every buffer in order: one feeds md5, one
+ * sha512 (either alone is slower than the disk), one writes it to the file
+ * with O_DIRECT where the filesystem allows (no second copy through the page
+ * cache). The receiver waits only when all buffers are still in use, so
+ * memory per upload is NBUF * WRITE_BUF whatever the image size. */
 #define WRITE_BUF (1024 * 1024)
 #define NBUF 8
-#define NHASH 2
+#define NCONS 3                 /* md5, sha512, file writer */
+#define CONS_WRITE 2
+#define DIRECT_ALIGN 4096
 
 struct image_writer {
     int fd;
+    bool direct;                /* fd has O_DIRECT */
     char *tmp_path;
     uint64_t size;
     char *bufs[NBUF];
     size_t lens[NBUF];
     size_t fill;                /* bytes in the buffer being filled */
-    uint64_t submitted;         /* buffers handed to the hashers */
-    uint64_t hashed[NHASH];     /* buffers each hasher has finished */
+    uint64_t submitted;         /* buffers handed to the consumers */
+    uint64_t done[NCONS];       /* buffers each consumer has finished */
+    int write_err;              /* first write error (negative errno) */
     bool closing;
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    pthread_t threads[NHASH];
+    pthread_t threads[NCONS];
     int nthreads;
-    EVP_MD_CTX *ctx[NHASH];
+    EVP_MD_CTX *ctx[2];
 };
 
 typedef struct {
     image_writer *w;
     int idx;
-} hasher_arg;
+} consumer_arg;
 
+static int
+write_all(int fd, const char *p, size_t n)
+{
+    while (n) {
+        ssize_t k = write(fd, p, n);
+        if (k < 0) {
+            if (errno == EINTR)
+                continue;
+            return -errno;
+        }
+        p += k;
+        n -= (size_t)k;
+    }
+    return 0;
+}
+
+/* Write one buffer; with O_DIRECT a short last buffer is padded to the
+ * alignment (the file is truncated to its real size at commit). */
+static int
+write_buffer(image_writer *w, char *data, size_t len)
+{
+    if (w->direct && len % DIRECT_ALIGN) {
+        size_t padded = (len + DIRECT_ALIGN - 1) / DIRECT_ALIGN * DIRECT_ALIGN;
+        memset(data + len, 0, padded - len);   /* buffers are WRITE_BUF long */
+        len = padded;
+    }
+    return write_all(w->fd, data, len);
+}
 
 static void *
-hasher_main(void *arg)
+consumer_main(void *arg)
 {
-    image_writer *w = ((hasher_arg *)arg)->w;
-    int h = ((hasher_arg *)arg)->idx;
+    image_writer *w = ((consumer_arg *)arg)->w;
+    int c = ((consumer_arg *)arg)->idx;
     free(arg);
     pthread_mutex_lock(&w->mu);
     for (;;) {
-        while (w->hashed[h] == w->submitted && !w->closing)
+        while (w->done[c] == w->submitted && !w->closing)
             pthread_cond_wait(&w->cv, &w->mu);
-        if (w->hashed[h] == w->submitted)
+        if (w->done[c] == w->submitted)
             break;
-        uint64_t seq = w->hashed[h];
-        const char *data = w->bufs[seq % NBUF];
+        uint64_t seq = w->done[c];
+        char *data = w->bufs[seq % NBUF];
         size_t len = w->lens[seq % NBUF];
+        bool failed = w->write_err != 0;
         pthread_mutex_unlock(&w->mu);
-        EVP_DigestUpdate(w->ctx[h], data, len);
+        int rc = 0;
+        if (c == CONS_WRITE) {
+            if (!failed)
+                rc = write_buffer(w, data, len);
+        } else {
+            EVP_DigestUpdate(w->ctx[c], data, len);
+        }
         pthread_mutex_lock(&w->mu);
-        w->hashed[h]++;
+        if (rc < 0 && !w->write_err)
+            w->write_err = rc;
+        w->done[c]++;
         pthread_cond_broadcast(&w->cv);
     }
     pthread_mutex_unlock(&w->mu);
@@ -82,17 +125,17 @@ hasher_main(void *arg)
 }
 
 static uint64_t
-min_hashed(const image_writer *w)
+min_done(const image_writer *w)
 {
-    uint64_t m = w->hashed[0];
-    for (int h = 1; h < NHASH; h++)
-        if (w->hashed[h] < m)
-            m = w->hashed[h];
+    uint64_t m = w->done[0];
+    for (int c = 1; c < NCONS; c++)
+        if (w->done[c] < m)
+            m = w->done[c];
     return m;
 }
 
 static void
-stop_hashers(image_writer *w)
+stop_consumers(image_writer *w)
 {
     pthread_mutex_lock(&w->mu);
     w->closing = true;
@@ -166,10 +209,10 @@ image_store_staging_path(const char *id)
 static void
 writer_free(image_writer *w)
 {
-    stop_hashers(w);
+    stop_consumers(w);
     if (w->fd >= 0)
         close(w->fd);
-    for (int h = 0; h < NHASH; h++)
+    for (int h = 0; h < 2; h++)
         EVP_MD_CTX_free(w->ctx[h]);
     for (int i = 0; i < NBUF; i++)
         free(w->bufs[i]);
@@ -177,6 +220,21 @@ writer_free(image_writer *w)
     pthread_cond_destroy(&w->cv);
     free(w->tmp_path);
     free(w);
+}
+
+static int
+open_tmp(image_writer *w)
+{
+    /* O_DIRECT where the filesystem supports it (not tmpfs) */
+    int flags = O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC;
+    w->fd = open(w->tmp_path, flags | O_DIRECT, 0640);
+    if (w->fd >= 0) {
+        w->direct = true;
+        return 0;
+    }
+    if (errno == EINVAL)
+        w->fd = open(w->tmp_path, flags, 0640);
+    return w->fd < 0 ? -errno : 0;
 }
 
 int
@@ -188,33 +246,34 @@ image_writer_open(image_writer **out)
     pthread_mutex_init(&w->mu, NULL);
     pthread_cond_init(&w->cv, NULL);
     w->tmp_path = ms_asprintf("%s/tmp/%s", store_base(), uuid);
-    w->fd = open(w->tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
-    if (w->fd < 0 && errno == ENOENT) {
+    int rc = open_tmp(w);
+    if (rc == -ENOENT) {
         image_store_init(NULL);
-        w->fd = open(w->tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+        rc = open_tmp(w);
     }
-    if (w->fd < 0) {
-        int e = errno;
-        ms_error("image store: cannot create %s: %s", w->tmp_path, strerror(e));
+    if (rc < 0) {
+        ms_error("image store: cannot create %s: %s", w->tmp_path, strerror(-rc));
         writer_free(w);
-        return -e;
+        return rc;
     }
-    const EVP_MD *mds[NHASH] = {EVP_md5(), EVP_sha512()};
-    for (int h = 0; h < NHASH; h++) {
+    const EVP_MD *mds[2] = {EVP_md5(), EVP_sha512()};
+    for (int h = 0; h < 2; h++) {
         w->ctx[h] = EVP_MD_CTX_new();
         if (!w->ctx[h])
             abort();
         EVP_DigestInit_ex(w->ctx[h], mds[h], NULL);
     }
-    for (int i = 0; i < NBUF; i++)
-        w->bufs[i] = ms_malloc(WRITE_BUF);
-    for (int h = 0; h < NHASH; h++) {
-        hasher_arg *a = ms_malloc(sizeof(*a));
+    for (int i = 0; i < NBUF; i++) {
+        if (posix_memalign((void **)&w->bufs[i], DIRECT_ALIGN, WRITE_BUF) != 0)
+            abort();
+    }
+    for (int c = 0; c < NCONS; c++) {
+        consumer_arg *a = ms_malloc(sizeof(*a));
         a->w = w;
-        a->idx = h;
-        if (pthread_create(&w->threads[h], NULL, hasher_main, a) != 0) {
+        a->idx = c;
+        if (pthread_create(&w->threads[c], NULL, consumer_main, a) != 0) {
             free(a);
-            ms_error("image store: cannot start a hashing thread");
+            ms_error("image store: cannot start an upload thread");
             unlink(w->tmp_path);
             writer_free(w);
             return -EAGAIN;
@@ -225,42 +284,23 @@ image_writer_open(image_writer **out)
     return 0;
 }
 
-static int
-write_all(int fd, const char *p, size_t n)
-{
-    while (n) {
-        ssize_t k = write(fd, p, n);
-        if (k < 0) {
-            if (errno == EINTR)
-                continue;
-            return -errno;
-        }
-        p += k;
-        n -= (size_t)k;
-    }
-    return 0;
-}
-
-/* Write the buffer being filled and give it to the hashers. */
+/* Hand the buffer being filled to the consumers; wait for a free one. */
 static int
 writer_submit(image_writer *w)
 {
-    if (!w->fill)
-        return 0;
-    int slot = (int)(w->submitted % NBUF);
-    int rc = write_all(w->fd, w->bufs[slot], w->fill);
-    if (rc < 0)
-        return rc;
+    int rc;
     pthread_mutex_lock(&w->mu);
-    w->lens[slot] = w->fill;
-    w->submitted++;
-    pthread_cond_broadcast(&w->cv);
-    /* the next slot must be free of the hashers before we fill it */
-    while (min_hashed(w) + NBUF <= w->submitted)
+    if (w->fill) {
+        w->lens[w->submitted % NBUF] = w->fill;
+        w->submitted++;
+        pthread_cond_broadcast(&w->cv);
+    }
+    while (min_done(w) + NBUF <= w->submitted && !w->write_err)
         pthread_cond_wait(&w->cv, &w->mu);
+    rc = w->write_err;
     pthread_mutex_unlock(&w->mu);
     w->fill = 0;
-    return 0;
+    return rc;
 }
 
 int
@@ -307,7 +347,11 @@ int
 image_writer_commit(image_writer *w, const char *dest, char md5[33], char sha512[129])
 {
     int rc = writer_submit(w);
-    stop_hashers(w);
+    stop_consumers(w);
+    if (rc == 0)
+        rc = w->write_err;
+    if (rc == 0 && w->direct && ftruncate(w->fd, (off_t)w->size) < 0)
+        rc = -errno;
     if (rc == 0 && fsync(w->fd) < 0)
         rc = -errno;
     if (rc == 0) {

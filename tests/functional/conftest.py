@@ -26,8 +26,7 @@ import requests
 SOURCE_DIR = os.environ.get("MS_SOURCE_DIR") or os.path.abspath(
     os.path.join(os.path.dirname(__file__), "..", ".."))
 BUILD_DIR = os.environ.get("MS_BUILD_DIR") or os.path.join(SOURCE_DIR, "build")
-SERVICES_SH = os.environ.get("MS_SERVICES_SH") or os.path.join(
-    SOURCE_DIR, "scripts", "lib", "services.sh")
+SERVICES_SH = os.path.join(SOURCE_DIR, "scripts", "lib", "services.sh")
 
 # Standard ports of the OpenStack services monostack speaks.
 SERVICE_PORTS = {
@@ -88,9 +87,8 @@ class Stack:
         self.bus_up = False
         for d in (self.state_dir, self.svc_dir):
             os.makedirs(d, exist_ok=True)
-        # mariadbd runs as the mysql user: it must be able to reach its dirs.
-        for d in (root, self.svc_dir):
-            os.chmod(d, 0o755)
+        # Helpers the daemon spawns may drop privileges; let them reach the dir.
+        os.chmod(root, 0o755)
 
     # -- helpers ----------------------------------------------------------
 

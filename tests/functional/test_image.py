@@ -132,15 +132,19 @@ def test_versions_and_schemas(stack, admin_token):
 
 
 def test_create_show_list_save_delete(stack, osc, files, tmp_path):
-    img = osc("image", "create", "--file", files["qcow2_data"], "--disk-format", "qcow2",
-              "--container-format", "bare", "--public", "cirros-like", "-f", "json")
+    created = osc("image", "create", "--file", files["qcow2_data"], "--disk-format", "qcow2",
+                  "--container-format", "bare", "--public", "cirros-like", "-f", "json")
+    # the CLI prints the image as created, before the upload: show it again
+    img = osc("image", "show", created["id"], "-f", "json")
     assert img["status"] == "active"
     assert img["visibility"] == "public"
     assert img["checksum"] == md5(files["qcow2_data"])
     assert img["size"] == os.path.getsize(files["qcow2_data"])
-    shown = osc("image", "show", img["id"], "-f", "json")
-    assert shown["os_hash_algo"] == "sha512"
-    assert shown["os_hash_value"] == sha512(files["qcow2_data"])
+    shown = img
+    # openstacksdk files os_hash_* under properties
+    hashes = dict(shown, **shown.get("properties", {}))
+    assert hashes["os_hash_algo"] == "sha512"
+    assert hashes["os_hash_value"] == sha512(files["qcow2_data"])
     # qemu-img rounds the raw source up to whole sectors
     assert shown["virtual_size"] == (os.path.getsize(files["raw"]) + 511) // 512 * 512
     assert shown["disk_format"] == "qcow2"

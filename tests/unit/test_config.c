@@ -125,7 +125,7 @@ test_sample_is_current(void **state)
     FILE *mem = open_memstream(&buf, &len);
     ms_config_write_sample(mem);
     fclose(mem);
-    char *path = ms_asprintf("%s/../../etc/monostack.conf.sample", getenv("MS_TEST_DATA"));
+    char *path = ms_asprintf("%s/etc/monostack.conf.sample", getenv("MS_SOURCE_DIR"));
     FILE *f = fopen(path, "r");
     if (!f)
         fail_msg("%s is missing: run `cmake --build build --target sample-config`", path);

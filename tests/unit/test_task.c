@@ -425,6 +425,33 @@ test_stale_claim_rerun(void **state)
                      0);
 }
 
+/* A task whose runs keep being interrupted (it crashes the daemon every
+ * time) is given up after five takeovers instead of running forever. */
+static void
+test_poison_given_up(void **state)
+{
+    (void)state;
+    long long id = 0;
+    assert_int_equal(ms_db_begin(), 0);
+    assert_int_equal(
+        ms_task_enqueue(TEST_SERVICE, NULL, "count", "res-poison", NULL, &id), 0);
+    assert_int_equal(MS_DB_QUERY(NULL,
+                                 "UPDATE tasks SET state = 'running', attempts = 4,"
+                                 " interrupted = 4, claimed_by = 'crashed-worker',"
+                                 " claimed_at = UTC_TIMESTAMP(6) - INTERVAL 1 HOUR"
+                                 " WHERE id = ?",
+                                 MS_P_INT(id)),
+                     0);
+    assert_int_equal(ms_db_commit(), 0);
+    assert_true(wait_state(id, "failed", 10));
+    char *error = NULL;
+    char *s = task_state(id, NULL, &error);
+    free(s);
+    assert_non_null(strstr(error, "interrupted 5 times"));
+    free(error);
+    assert_int_equal(run_count(id), 0);
+}
+
 /* -EAGAIN puts the task back with a backoff until it succeeds. */
 static void
 test_eagain_retried(void **state)
@@ -691,6 +718,32 @@ test_bus_outage(void **state)
     assert_int_equal(run_count(id), 1);
 }
 
+/* MariaDB stops while a handler runs and new work is waiting: the workers
+ * pause, nothing is lost, and everything completes once it is back. This
+ * stops the database every unit test shares, so it runs only when
+ * MS_TEST_DISRUPT_DB is set (never under a parallel ctest). */
+static void
+test_db_outage(void **state)
+{
+    (void)state;
+    if (!getenv("MS_TEST_DISRUPT_DB"))
+        skip();
+    restart_workers(1, 300, 4);
+    json_t *pl = json_pack("{s:i}", "sleep_ms", 3000);
+    long long id = enqueue("count", "res-dbdown", pl);
+    json_decref(pl);
+    ms_task_publish(TEST_SERVICE, NULL, id);
+    assert_true(wait_state(id, "running", 10));
+    assert_int_equal(services("mariadb-stop"), 0);
+    sleep_ms(4000); /* the handler ends while the database is away */
+    assert_int_equal(services("mariadb-start"), 0);
+    assert_true(wait_state(id, "done", 30));
+    long long after = enqueue("count", "res-dbback", NULL);
+    ms_task_publish(TEST_SERVICE, NULL, after);
+    assert_true(wait_state(after, "done", 10));
+    assert_int_equal(run_count(after), 1);
+}
+
 /* --worker-child: run a worker pool until SIGTERM (test_concurrent_workers). */
 static int
 child_main(void)
@@ -729,6 +782,7 @@ main(int argc, char **argv)
         cmocka_unit_test(test_rollback_no_task),
         cmocka_unit_test(test_lost_message_polled),
         cmocka_unit_test(test_stale_claim_rerun),
+        cmocka_unit_test(test_poison_given_up),
         cmocka_unit_test(test_eagain_retried),
         cmocka_unit_test(test_failure_recorded),
         cmocka_unit_test(test_concurrent_workers),
@@ -736,6 +790,7 @@ main(int argc, char **argv)
         cmocka_unit_test(test_periodic),
         cmocka_unit_test(test_notification),
         cmocka_unit_test(test_bus_outage),
+        cmocka_unit_test(test_db_outage),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -1,0 +1,124 @@
+"""Start a private stack (the functional tier's Stack), write a tempest.conf
+for what monostack serves, run tempest with the given regexes, print the
+summary and stop the stack. Called by tests/tempest/run.sh inside a network
+namespace."""
+import os
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "functional"))
+from conftest import Stack  # noqa: E402
+
+CONF = """[DEFAULT]
+log_file = tempest.log
+
+[auth]
+admin_username = admin
+admin_password = {password}
+admin_project_name = admin
+admin_domain_name = Default
+use_dynamic_credentials = true
+create_isolated_networks = false
+
+[identity]
+uri_v3 = http://127.0.0.1:5000/v3
+uri = http://127.0.0.1:5000/v2.0
+auth_version = v3
+region = RegionOne
+v3_endpoint_type = public
+admin_role = admin
+default_domain_id = default
+
+[identity-feature-enabled]
+api_v2 = false
+api_v3 = true
+application_credentials = true
+access_rules = false
+trust = false
+security_compliance = false
+project_tags = true
+domain_specific_drivers = false
+external_idp = false
+
+[service_available]
+glance = {image}
+nova = {compute}
+cinder = false
+neutron = false
+swift = false
+horizon = false
+
+[image]
+region = RegionOne
+endpoint_type = public
+container_formats = bare,ovf,ami,ari,aki,ova
+disk_formats = qcow2,raw,vmdk,vhd,vhdx,iso,ami,ari,aki
+
+[image-feature-enabled]
+api_v2 = true
+api_v1 = false
+import_image = true
+os_glance_reserved = true
+
+[compute]
+region = RegionOne
+endpoint_type = public
+flavor_ref = 1
+flavor_ref_alt = 2
+fixed_network_name =
+min_compute_nodes = 1
+
+[compute-feature-enabled]
+resize = true
+console_output = true
+vnc_console = false
+spice_console = false
+serial_console = false
+rescue = false
+shelve = false
+snapshot = true
+attach_encrypted_volume = false
+interface_attach = false
+personality = false
+
+[network-feature-enabled]
+ipv6 = false
+
+[validation]
+run_validation = false
+"""
+
+
+def main():
+    log_path, regexes = sys.argv[1], sys.argv[2:]
+    root = tempfile.mkdtemp(prefix="ms-tempest-")
+    stack = Stack(root)
+    stack.start()
+    try:
+        ws = os.path.join(root, "tempest")
+        subprocess.run(["tempest", "init", ws], check=True, capture_output=True)
+        with open(os.path.join(ws, "etc", "tempest.conf"), "w") as f:
+            f.write(CONF.format(password=stack.admin_password,
+                                image=str("image" in stack.urls).lower(),
+                                compute=str("compute" in stack.urls).lower()))
+        regex = "|".join("(%s)" % r for r in regexes)
+        with open(log_path, "w") as log:
+            rc = subprocess.run(["tempest", "run", "--concurrency", "2", "--regex", regex],
+                                cwd=ws, stdout=log, stderr=subprocess.STDOUT).returncode
+        with open(log_path) as log:
+            lines = log.read().splitlines()
+        # tempest ends with "Totals" and "Worker Balance" blocks
+        start = next((i for i, l in enumerate(lines) if l.startswith("Totals")), len(lines))
+        print("\n".join(lines[start:start + 12]))
+        failed = [l for l in lines if l.startswith("{") and " ... FAILED" in l]
+        for l in failed:
+            print(l)
+        print("full log:", log_path)
+        return rc
+    finally:
+        stack.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
