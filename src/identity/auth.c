@@ -14,8 +14,8 @@
 #include <stdio.h>
 #include <string.h>
 
-static void
-validation_error(ms_response *resp, const char *attribute, const char *target)
+void
+identity_validation_error(ms_response *resp, const char *attribute, const char *target)
 {
     ms_resp_error(resp, 400,
                   "Expecting to find %s in %s. The server could not comply with the request "
@@ -60,7 +60,7 @@ lookup_domain_ref(json_t *ref, ms_response *resp, const char *target,
     }
     const char *id = ms_json_strval(ref, "id"), *name = ms_json_strval(ref, "name");
     if (!id && !name) {
-        validation_error(resp, "id or name", target);
+        identity_validation_error(resp, "id or name", target);
         return -EINVAL;
     }
     int rc = identity_domain_lookup(name ? NULL : id, name, out);
@@ -80,12 +80,12 @@ lookup_user_ref(json_t *user, ms_response *resp, identity_principal *out)
     if (id)
         return identity_user_lookup(id, NULL, NULL, NULL, out);
     if (!name) {
-        validation_error(resp, "id or name", "user");
+        identity_validation_error(resp, "id or name", "user");
         return -EINVAL;
     }
     json_t *dom = json_object_get(user, "domain");
     if (!dom) {
-        validation_error(resp, "domain", "user");
+        identity_validation_error(resp, "domain", "user");
         return -EINVAL;
     }
     identity_principal d;
@@ -97,17 +97,18 @@ lookup_user_ref(json_t *user, ms_response *resp, identity_principal *out)
 
 /* ---- methods ---- */
 
-static int
-method_password(json_t *payload, ms_response *resp, identity_token *t)
+/* The password method (also used by v2.0's passwordCredentials). */
+int
+identity_auth_password(json_t *payload, ms_response *resp, identity_token *t)
 {
     json_t *user = json_object_get(payload, "user");
     if (!user) {
-        validation_error(resp, "user", "password");
+        identity_validation_error(resp, "user", "password");
         return -EINVAL;
     }
     const char *password = ms_json_strval(user, "password");
     if (!password) {
-        validation_error(resp, "password", "user");
+        identity_validation_error(resp, "password", "user");
         return -EINVAL;
     }
     identity_principal u;
@@ -144,12 +145,13 @@ method_password(json_t *payload, ms_response *resp, identity_token *t)
     return 0;
 }
 
-static int
-method_token(json_t *payload, ms_response *resp, identity_token *t)
+/* The token method (also used by v2.0's token rescoping). */
+int
+identity_auth_token(json_t *payload, ms_response *resp, identity_token *t)
 {
     const char *id = ms_json_strval(payload, "id");
     if (!id) {
-        validation_error(resp, "id", "token");
+        identity_validation_error(resp, "id", "token");
         return -EINVAL;
     }
     identity_token_info old;
@@ -182,7 +184,7 @@ method_app_cred(json_t *payload, ms_response *resp, identity_token *t)
     const char *id = ms_json_strval(payload, "id"), *name = ms_json_strval(payload, "name");
     const char *secret = ms_json_strval(payload, "secret");
     if (!secret) {
-        validation_error(resp, "secret", "application_credential");
+        identity_validation_error(resp, "secret", "application_credential");
         return -EINVAL;
     }
     identity_app_cred ac;
@@ -192,7 +194,7 @@ method_app_cred(json_t *payload, ms_response *resp, identity_token *t)
     } else if (name) {
         json_t *user = json_object_get(payload, "user");
         if (!user) {
-            validation_error(resp, "user", "application credential");
+            identity_validation_error(resp, "user", "application credential");
             return -EINVAL;
         }
         identity_principal u;
@@ -200,7 +202,7 @@ method_app_cred(json_t *payload, ms_response *resp, identity_token *t)
         if (rc == 0)
             rc = identity_app_cred_lookup(NULL, name, u.id, &ac);
     } else {
-        validation_error(resp, "name or ID", "application credential");
+        identity_validation_error(resp, "name or ID", "application credential");
         return -EINVAL;
     }
     if (rc == -EINVAL || rc == -EAGAIN)
@@ -254,7 +256,8 @@ apply_scope(json_t *scope, ms_response *resp, identity_token *t)
     int kinds = !!project + !!domain + !!system + !!json_object_get(scope, "unscoped") +
                 !!json_object_get(scope, "OS-TRUST:trust");
     if (kinds != 1) {
-        validation_error(resp, "system, project, domain, OS-TRUST:trust or unscoped", "scope");
+        identity_validation_error(resp, "system, project, domain, OS-TRUST:trust or unscoped",
+                                  "scope");
         return -EINVAL;
     }
     int rc;
@@ -268,7 +271,7 @@ apply_scope(json_t *scope, ms_response *resp, identity_token *t)
         if (name) {
             json_t *dom = json_object_get(project, "domain");
             if (!dom) {
-                validation_error(resp, "domain", "project");
+                identity_validation_error(resp, "domain", "project");
                 return -EINVAL;
             }
             identity_principal d;
@@ -278,7 +281,7 @@ apply_scope(json_t *scope, ms_response *resp, identity_token *t)
         } else if (id) {
             rc = identity_project_lookup(id, NULL, NULL, NULL, &p);
         } else {
-            validation_error(resp, "id or name", "project");
+            identity_validation_error(resp, "id or name", "project");
             return -EINVAL;
         }
         if (rc < 0)
@@ -347,7 +350,7 @@ identity_token_issue(ms_request *req, ms_response *resp)
         return 0;
     json_t *auth = json_object_get(body, "auth");
     if (!json_is_object(auth)) {
-        validation_error(resp, "auth", "request body");
+        identity_validation_error(resp, "auth", "request body");
         return 0;
     }
     json_t *identity = json_object_get(auth, "identity");
@@ -371,7 +374,7 @@ identity_token_issue(ms_request *req, ms_response *resp)
             return 0;
         }
         if (!json_object_get(identity, name)) {
-            validation_error(resp, name, "identity");
+            identity_validation_error(resp, name, "identity");
             return 0;
         }
     }
@@ -384,9 +387,9 @@ identity_token_issue(ms_request *req, ms_response *resp)
             return 0;
         }
         if (strcmp(name, "password") == 0) {
-            rc = method_password(payload, resp, &t);
+            rc = identity_auth_password(payload, resp, &t);
         } else if (strcmp(name, "token") == 0) {
-            rc = method_token(payload, resp, &t);
+            rc = identity_auth_token(payload, resp, &t);
         } else if (strcmp(name, "application_credential") == 0) {
             if (json_object_get(auth, "scope")) {
                 identity_unauthorized(resp, "Error authenticating with application "

@@ -110,6 +110,15 @@ const char *identity_www_authenticate(void);
 /* Answer 401 with Keystone's message (or msg) and WWW-Authenticate. */
 void identity_unauthorized(ms_response *resp, const char *msg);
 
+/* ---- Authentication methods (auth.c), shared with v2.c ---- */
+/* Keystone's 400 "Expecting to find <attribute> in <target>. ..." */
+void identity_validation_error(ms_response *resp, const char *attribute, const char *target);
+/* Apply the v3 "password" method ({"user": {...,"password"}}) or "token"
+ * method ({"id"}) payload to t. 0; -EINVAL with the 400 already in resp;
+ * -EACCES (answer 401); -EAGAIN. */
+int identity_auth_password(json_t *payload, ms_response *resp, identity_token *t);
+int identity_auth_token(json_t *payload, ms_response *resp, identity_token *t);
+
 /* Wall-clock epoch microseconds. */
 int64_t identity_now_us(void);
 /* Resolve a payload against the current state (user and scope enabled,
