@@ -4,8 +4,12 @@
 # directory, sync the schema, start monostackd, bootstrap the admin account
 # and catalog, and write admin-openrc.sh for the openstack CLI.
 #
-#   scripts/quickstart.sh [--state DIR]          start (again: safe, a no-op when up)
-#   scripts/quickstart.sh [--state DIR] --stop   stop what it started
+#   scripts/quickstart.sh [--state DIR] [--build DIR]   start (again: safe, a
+#                                                       no-op when up)
+#   scripts/quickstart.sh [--state DIR] --stop          stop what it started
+#
+# --build DIR builds into DIR instead of ./build (the tests use the tree
+# they are testing).
 #
 # Everything it starts is recorded by a pid file under the state directory
 # (default ./.monostack) and --stop stops exactly those processes.
@@ -15,19 +19,22 @@ SRC=$(cd "$(dirname "$0")/.." && pwd)
 SERVICES="$SRC/scripts/lib/services.sh"
 STATE=./.monostack
 STOP=0
+BUILD=$SRC/build
 BUS_PORT=5672
 ID_PORT=5000
 
 usage() {
-    echo "usage: $0 [--state DIR] [--stop]" >&2
+    echo "usage: $0 [--state DIR] [--build DIR] [--stop]" >&2
     exit 2
 }
 while [ $# -gt 0 ]; do
     case "$1" in
     --state) [ $# -ge 2 ] || usage; STATE=$2; shift 2 ;;
     --state=*) STATE=${1#--state=}; shift ;;
+    --build) [ $# -ge 2 ] || usage; BUILD=$2; shift 2 ;;
+    --build=*) BUILD=${1#--build=}; shift ;;
     --stop) STOP=1; shift ;;
-    -h|--help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) usage ;;
     esac
 done
@@ -37,7 +44,8 @@ CONF=$STATE/monostack.conf
 PIDFILE=$STATE/monostackd.pid
 LOG=$STATE/monostackd.log
 OPENRC=$STATE/admin-openrc.sh
-BUILD=$SRC/build
+mkdir -p "$BUILD"
+BUILD=$(cd "$BUILD" && pwd)
 
 step_no=0
 step() { step_no=$((step_no + 1)); printf '\n==> [%d] %s\n' "$step_no" "$*"; }
@@ -95,7 +103,10 @@ step "installing dependencies (scripts/setup.sh)"
 "$SRC/scripts/setup.sh"
 
 step "building into $BUILD"
-if ! { cmake -S "$SRC" -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo &&
+# A tree configured before keeps its settings (e.g. a sanitizer build).
+cfg=()
+[ -f "$BUILD/CMakeCache.txt" ] || cfg=(-DCMAKE_BUILD_TYPE=RelWithDebInfo)
+if ! { cmake -S "$SRC" -B "$BUILD" "${cfg[@]}" &&
         cmake --build "$BUILD" -j"$(nproc)"; } >"$STATE/build.log" 2>&1; then
     tail -n 40 "$STATE/build.log" >&2
     die "build failed (full output: $STATE/build.log)"

@@ -52,7 +52,7 @@ typedef struct {
     const char *path;           /* pattern; "{name}" matches one segment */
     ms_handler handler;
     ms_policy policy;
-    const char *name;           /* metrics label, e.g. "identity:list_users" */
+    const char *name;           /* metrics route label, e.g. "list_users" */
     int min_mv, max_mv;         /* 0 = no bound */
     const ms_stream_ops *stream;
 } ms_route;
@@ -130,7 +130,8 @@ struct ms_module {
     const char *mv_service;
     const char *mv_legacy_header;
     int mv_min, mv_max;
-    /* Status for a body that is not JSON (Keystone 400, the others 415; 0: 415). */
+    /* Status for a body that is not JSON (Keystone 400, the others 415);
+     * 0: 400 for modules with Keystone-style errors, else 415. */
     int content_type_status;
     const ms_route *routes;
     size_t nroutes;
@@ -146,6 +147,14 @@ struct ms_module {
      * "/v2.1", "/v3/%(project_id)s", "" for unversioned endpoints). */
     const char *catalog_path;
     bool no_listener;                /* core modules without a port */
+    /* Left out of the bootstrapped catalog: the module serves only its
+     * version documents so far. Clients then see the service as not
+     * deployed (EndpointNotFound) and skip it, as against an OpenStack
+     * without it, instead of calling APIs that would answer 404. */
+    bool no_catalog;
+    /* Route "/a/b/" as itself (no route matches: 404) instead of as "/a/b",
+     * as Glance does: GET /v2/images/ is not the image list. */
+    bool keep_trailing_slash;
 };
 
 /* What `monostack-manage bootstrap` was given. */

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include <monostack/config.h>
+#include <monostack/image.h>
 
 typedef struct {
     const char *name;             /* body key */
@@ -51,10 +52,14 @@ state_allowed(const char *const *states, const char *vm)
     return false;
 }
 
+/* Move the server into task_state and enqueue the task. Answers with
+ * status (202, 204), or leaves the answer to the caller when status is 0;
+ * returns 1 when the action was accepted, 0 when answered with an error,
+ * or a negative errno. */
 static int
-run_action(ms_request *req, ms_response *resp, compute_instance *i, const char *action,
-           const char *const *vm_states, const char *task_state, const char *task,
-           json_t *extra)
+run_action_status(ms_request *req, ms_response *resp, compute_instance *i, const char *action,
+                  const char *const *vm_states, const char *task_state, const char *task,
+                  json_t *extra, int status)
 {
     if (!state_allowed(vm_states, i->vm_state) || i->task_state[0]) {
         invalid_state(resp, action, i);
@@ -84,8 +89,18 @@ run_action(ms_request *req, ms_response *resp, compute_instance *i, const char *
     if (rc < 0)
         return rc;
     ms_task_publish("compute", host, tid);
-    ms_resp_empty(resp, 202);
-    return 0;
+    if (status)
+        ms_resp_empty(resp, status);
+    return 1;
+}
+
+static int
+run_action(ms_request *req, ms_response *resp, compute_instance *i, const char *action,
+           const char *const *vm_states, const char *task_state, const char *task,
+           json_t *extra)
+{
+    int rc = run_action_status(req, resp, i, action, vm_states, task_state, task, extra, 202);
+    return rc < 0 ? rc : 0;
 }
 
 static int
@@ -135,6 +150,337 @@ console_output(ms_request *req, ms_response *resp, compute_instance *i, json_t *
     ms_resp_json(resp, 200, json_pack("{s:s}", "output", text));
     ms_buf_free(&b);
     return 0;
+}
+
+/* Additional properties are refused, as Nova's schemas do. */
+static bool
+only_keys(ms_response *resp, const char *field, json_t *obj, const char *const *keys)
+{
+    const char *k;
+    json_t *v;
+    json_object_foreach(obj, k, v) {
+        bool ok = false;
+        for (size_t n = 0; keys[n]; n++)
+            ok = ok || !strcmp(keys[n], k);
+        if (!ok) {
+            ms_resp_error(resp, 400,
+                          "Invalid input for field/attribute %s. Value: {...}. Additional "
+                          "properties are not allowed ('%s' was unexpected)",
+                          field, k);
+            return false;
+        }
+    }
+    return true;
+}
+
+static bool
+valid_name_field(ms_response *resp, json_t *name)
+{
+    if (!json_is_string(name) || json_string_length(name) < 1 ||
+        json_string_length(name) > 255 || !compute_valid_name(json_string_value(name))) {
+        compute_bad_field(resp, "name", name,
+                          !json_is_string(name)
+                              ? "is not of type 'string'"
+                              : "An invalid 'name' value was provided. The name must be: "
+                                "printable characters. Can not start or end with whitespace.");
+        return false;
+    }
+    return true;
+}
+
+static bool
+valid_metadata(ms_response *resp, json_t *meta)
+{
+    if (!json_is_object(meta)) {
+        compute_bad_field(resp, "metadata", meta, "is not of type 'object'");
+        return false;
+    }
+    const char *k;
+    json_t *v;
+    json_object_foreach(meta, k, v) {
+        if (strlen(k) < 1 || strlen(k) > 255 || !json_is_string(v) ||
+            json_string_length(v) > 255) {
+            compute_bad_field(resp, "metadata", meta,
+                              "Metadata keys and values must be strings of 1 to 255 "
+                              "characters.");
+            return false;
+        }
+    }
+    return true;
+}
+
+/* createImage: a queued image owned by the caller's project now, its data
+ * uploaded by the worker; 202 with the image in Location (2.1). */
+static int
+create_image(ms_request *req, ms_response *resp, compute_instance *i, json_t *arg)
+{
+    if (!json_is_object(arg)) {
+        compute_bad_field(resp, "createImage", arg, "is not of type 'object'");
+        return 0;
+    }
+    static const char *const keys[] = {"name", "metadata", NULL};
+    if (!only_keys(resp, "createImage", arg, keys))
+        return 0;
+    json_t *name = json_object_get(arg, "name");
+    if (!name) {
+        ms_resp_error(resp, 400, "Invalid input for field/attribute createImage. Value: "
+                                 "{...}. 'name' is a required property");
+        return 0;
+    }
+    if (!valid_name_field(resp, name))
+        return 0;
+    json_t *meta = json_object_get(arg, "metadata");
+    if (meta && !valid_metadata(resp, meta))
+        return 0;
+    static const char *const ok[6] = {"active", "stopped", "paused", "suspended"};
+    if (!state_allowed(ok, i->vm_state) || i->task_state[0]) {
+        invalid_state(resp, "createImage", i);
+        return 0;
+    }
+    json_t *props = meta ? json_deep_copy(meta) : json_object();
+    json_object_set_new(props, "instance_uuid", json_string(i->uuid));
+    json_object_set_new(props, "image_type", json_string("snapshot"));
+    json_object_set_new(props, "base_image_ref", json_string(i->image_ref));
+    json_object_set_new(props, "user_id", json_string(req->auth.user_id));
+    char image_id[37];
+    int rc = ms_image_snapshot_create(&req->auth, json_string_value(name), "qcow2", "bare",
+                                      props, image_id);
+    json_decref(props);
+    if (rc < 0)
+        return rc;
+    json_t *extra = json_pack("{s:s}", "image_id", image_id);
+    rc = run_action_status(req, resp, i, "createImage", ok, "image_snapshot", "snapshot",
+                           extra, 0);
+    json_decref(extra);
+    if (rc <= 0) {
+        ms_image_kill(image_id);
+        return rc;
+    }
+    char *loc = compute_href(req, "images", image_id);
+    ms_resp_header(resp, "Location", loc);
+    free(loc);
+    ms_resp_empty(resp, 202);
+    return 0;
+}
+
+/* Flavor reference as Nova takes it: a string or integer, maybe a URL. */
+static bool
+flavor_ref(json_t *fref, char out[256])
+{
+    if (json_is_string(fref) && json_string_length(fref) >= 1 &&
+        json_string_length(fref) < 256)
+        snprintf(out, 256, "%s", json_string_value(fref));
+    else if (json_is_integer(fref))
+        snprintf(out, 256, "%lld", (long long)json_integer_value(fref));
+    else
+        return false;
+    const char *slash = strrchr(out, '/');
+    if (slash)
+        memmove(out, slash + 1, strlen(slash));
+    return true;
+}
+
+static int
+resize(ms_request *req, ms_response *resp, compute_instance *i, json_t *arg)
+{
+    if (!json_is_object(arg)) {
+        compute_bad_field(resp, "resize", arg, "is not of type 'object'");
+        return 0;
+    }
+    static const char *const keys[] = {"flavorRef", "OS-DCF:diskConfig", NULL};
+    if (!only_keys(resp, "resize", arg, keys))
+        return 0;
+    json_t *fref = json_object_get(arg, "flavorRef");
+    char fid[256];
+    if (!fref) {
+        ms_resp_error(resp, 400, "Invalid input for field/attribute resize. Value: {...}. "
+                                 "'flavorRef' is a required property");
+        return 0;
+    }
+    if (!flavor_ref(fref, fid)) {
+        compute_bad_field(resp, "flavorRef", fref, "is not of type 'string', 'integer'");
+        return 0;
+    }
+    static const char *const ok[6] = {"active", "stopped"};
+    if (!state_allowed(ok, i->vm_state) || i->task_state[0]) {
+        invalid_state(resp, "resize", i);
+        return 0;
+    }
+    compute_flavor f;
+    int rc = compute_flavor_db_get(fid, &f);
+    if (rc == 0 && !req->auth.is_admin && !f.is_public) {
+        bool has = false;
+        rc = compute_flavor_db_access_has(f.id, req->auth.project_id, &has);
+        if (rc == 0 && !has) {
+            compute_flavor_clear(&f);
+            rc = -ENOENT;
+        }
+    }
+    if (rc == -ENOENT) {
+        ms_resp_error(resp, 400, "Unable to locate requested flavor.");
+        return 0;
+    }
+    if (rc < 0)
+        return rc;
+    json_t *nf = NULL;
+    if (!strcmp(f.flavorid, i->flavorid)) {
+        ms_resp_error(resp, 400, "When resizing, instances must change flavor!");
+        goto out;
+    }
+    if (f.root_gb < i->root_gb && f.root_gb != 0) {
+        ms_resp_error(resp, 400, "Server disk was unable to be resized because the new flavor's "
+                                 "disk is smaller than the current one: Resize error: Unable to "
+                                 "resize disk down.");
+        goto out;
+    }
+    /* Quota: only growth counts, as in Nova. */
+    long long limits[Q_COUNT], inst = 0, cores = 0, ram = 0;
+    if ((rc = compute_quota_limits(i->project_id, limits)) < 0 ||
+        (rc = compute_quota_db_usage(i->project_id, &inst, &cores, &ram)) < 0)
+        goto out;
+    long long dc = f.vcpus - i->vcpus, dr = f.memory_mb - i->memory_mb;
+    char msg[512];
+    /* One "instance" asking for the growth; the instance count itself does
+     * not change, so it is passed as exactly fitting. */
+    long long inst_fit = limits[Q_INSTANCES] < 0 ? 0 : limits[Q_INSTANCES] - 1;
+    (void)inst;
+    if (!compute_quota_fits(limits, inst_fit, cores, ram, 1, dc > 0 ? dc : 0, dr > 0 ? dr : 0,
+                            msg, sizeof(msg))) {
+        ms_resp_error(resp, 403, "%s", msg);
+        goto out;
+    }
+    nf = compute_flavor_snapshot(f.flavorid, f.name, f.memory_mb, f.vcpus, f.root_gb,
+                                 f.ephemeral_gb, f.swap);
+    json_t *extra = json_pack("{s:O}", "flavor", nf);
+    rc = run_action(req, resp, i, "resize", ok, "resize_prep", "resize", extra);
+    json_decref(extra);
+out:
+    json_decref(nf);
+    compute_flavor_clear(&f);
+    return rc;
+}
+
+static int
+rebuild(ms_request *req, ms_response *resp, compute_instance *i, json_t *arg)
+{
+    if (!json_is_object(arg)) {
+        compute_bad_field(resp, "rebuild", arg, "is not of type 'object'");
+        return 0;
+    }
+    static const char *const keys[] = {"imageRef", "name", "adminPass", "metadata",
+                                       "preserve_ephemeral", "OS-DCF:diskConfig",
+                                       "accessIPv4", "accessIPv6", "personality", NULL};
+    if (!only_keys(resp, "rebuild", arg, keys))
+        return 0;
+    json_t *iref = json_object_get(arg, "imageRef");
+    if (!iref) {
+        ms_resp_error(resp, 400, "Invalid input for field/attribute rebuild. Value: {...}. "
+                                 "'imageRef' is a required property");
+        return 0;
+    }
+    const char *image = json_is_string(iref) ? json_string_value(iref) : NULL;
+    const char *sl = image ? strrchr(image, '/') : NULL;
+    if (sl)
+        image = sl + 1;
+    if (!image || !ms_uuid_valid(image)) {
+        compute_bad_field(resp, "imageRef", iref, "is not a 'uuid'");
+        return 0;
+    }
+    json_t *name = json_object_get(arg, "name");
+    if (name && !valid_name_field(resp, name))
+        return 0;
+    json_t *meta = json_object_get(arg, "metadata");
+    if (meta && !valid_metadata(resp, meta))
+        return 0;
+    json_t *pass = json_object_get(arg, "adminPass");
+    if (pass && !json_is_string(pass)) {
+        compute_bad_field(resp, "adminPass", pass, "is not of type 'string'");
+        return 0;
+    }
+    json_t *pe = json_object_get(arg, "preserve_ephemeral");
+    if (pe && !json_is_boolean(pe)) {
+        compute_bad_field(resp, "preserve_ephemeral", pe, "is not of type 'boolean'");
+        return 0;
+    }
+    static const char *const ok[6] = {"active", "stopped", "error"};
+    if (!state_allowed(ok, i->vm_state) || i->task_state[0]) {
+        invalid_state(resp, "rebuild", i);
+        return 0;
+    }
+    ms_image_info img;
+    int rc = ms_image_get(&req->auth, image, &img);
+    if (rc == -ENOENT) {
+        ms_resp_error(resp, 400, "Cannot find image for rebuild");
+        return 0;
+    }
+    if (rc < 0)
+        return rc;
+    bool active = !strcmp(img.status, "active");
+    long long min_ram = img.min_ram, min_disk = img.min_disk, size = img.size;
+    ms_image_info_clear(&img);
+    if (!active) {
+        ms_resp_error(resp, 400, "Image %s is not active.", image);
+        return 0;
+    }
+    if (i->memory_mb < min_ram) {
+        ms_resp_error(resp, 400, "Flavor's memory is too small for requested image.");
+        return 0;
+    }
+    if (i->root_gb && (i->root_gb < min_disk || (long long)i->root_gb << 30 < size)) {
+        ms_resp_error(resp, 400, "Flavor's disk is too small for requested image.");
+        return 0;
+    }
+    if (meta) {
+        long long limits[Q_COUNT];
+        if ((rc = compute_quota_limits(i->project_id, limits)) < 0)
+            return rc;
+        if (limits[Q_METADATA_ITEMS] >= 0 &&
+            (long long)json_object_size(meta) > limits[Q_METADATA_ITEMS]) {
+            ms_resp_error(resp, 403, "Quota exceeded for metadata_items: Requested %zu, but "
+                                     "already used 0 of %lld metadata_items",
+                          json_object_size(meta), limits[Q_METADATA_ITEMS]);
+            return 0;
+        }
+    }
+    /* The worker takes the image from the payload (it may run before the
+     * row below is written); the row gets it too for the answer. */
+    json_t *extra = json_pack("{s:s}", "image_ref", image);
+    rc = run_action_status(req, resp, i, "rebuild", ok, "rebuilding", "rebuild", extra, 0);
+    json_decref(extra);
+    if (rc <= 0)
+        return rc;
+    if ((rc = compute_instance_db_set_image(i->uuid, image)) < 0 ||
+        (name && (rc = compute_instance_db_update(i->uuid, json_string_value(name), NULL,
+                                                  NULL)) < 0) ||
+        (meta && (rc = compute_instance_db_meta_replace(i->uuid, meta)) < 0))
+        return rc;
+    compute_instance now;
+    if ((rc = compute_instance_db_get(i->uuid, false, &now)) < 0)
+        return rc;
+    json_t *srv = compute_server_json(req, &now, true);
+    compute_instance_clear(&now);
+    char pw[13];
+    if (!pass)
+        compute_random_password(pw);
+    json_object_set_new(srv, "adminPass", json_string(pass ? json_string_value(pass) : pw));
+    ms_resp_json(resp, 202, json_pack("{s:o}", "server", srv));
+    return 0;
+}
+
+static int
+confirm_or_revert(ms_request *req, ms_response *resp, compute_instance *i, bool confirm)
+{
+    const char *action = confirm ? "confirmResize" : "revertResize";
+    if (strcmp(i->vm_state, "resized") || i->task_state[0]) {
+        invalid_state(resp, action, i);
+        return 0;
+    }
+    static const char *const ok[6] = {"resized"};
+    int rc = run_action_status(req, resp, i, action, ok,
+                               confirm ? "resize_confirming" : "resize_reverting",
+                               confirm ? "confirm_resize" : "revert_resize", NULL,
+                               confirm ? 204 : 202);
+    return rc < 0 ? rc : 0;
 }
 
 int
@@ -193,6 +539,14 @@ compute_server_action(ms_request *req, ms_response *resp)
         rc = compute_instance_db_lock(i.uuid, lock, lock ? (admin ? "admin" : "owner") : NULL);
         if (rc == 0)
             ms_resp_empty(resp, 202);
+    } else if (!strcmp(name, "createImage")) {
+        rc = create_image(req, resp, &i, arg);
+    } else if (!strcmp(name, "resize")) {
+        rc = resize(req, resp, &i, arg);
+    } else if (!strcmp(name, "rebuild")) {
+        rc = rebuild(req, resp, &i, arg);
+    } else if (!strcmp(name, "confirmResize") || !strcmp(name, "revertResize")) {
+        rc = confirm_or_revert(req, resp, &i, !strcmp(name, "confirmResize"));
     } else if (!strcmp(name, "os-getConsoleOutput")) {
         rc = console_output(req, resp, &i, arg);
     } else if (!strcmp(name, "os-resetState")) {

@@ -307,6 +307,16 @@ int compute_instance_db_lock(const char *uuid, bool locked, const char *by);
 int compute_instance_db_meta_replace(const char *uuid, json_t *meta);
 int compute_instance_db_meta_set(const char *uuid, const char *key, const char *value);
 int compute_instance_db_meta_delete(const char *uuid, const char *key, bool *found);
+/* Rebuild and resize. A flavor snapshot is the JSON object
+ * {flavorid, name, memory_mb, vcpus, root_gb, ephemeral_gb, swap} (new). */
+int compute_instance_db_set_image(const char *uuid, const char *image_ref);
+json_t *compute_flavor_snapshot(const char *flavorid, const char *name, int memory_mb,
+                                int vcpus, int root_gb, int ephemeral_gb, int swap);
+/* Copy flavor into the instance's columns; old (NULL clears it) is kept
+ * in old_flavor for revertResize. */
+int compute_instance_db_set_flavor(const char *uuid, const json_t *flavor, const json_t *old);
+/* The flavor saved by a resize (new reference); -ENOENT when none. */
+int compute_instance_db_old_flavor(const char *uuid, json_t **out);
 /* Live instances on a host (for power sync); caller frees. */
 int compute_instance_db_on_host(const char *host, compute_instance **out, size_t *n);
 
@@ -329,6 +339,8 @@ int compute_action_db_list(const char *uuid, json_t **out);   /* array */
 int compute_action_db_get(const char *uuid, const char *request_id, json_t **out);
 int compute_action_db_finish(const char *uuid, const char *request_id, const char *message);
 
+/* A generated adminPass (12 characters, no look-alikes). */
+void compute_random_password(char out[13]);
 /* Nova's status name for a (vm_state, task_state) pair. */
 const char *compute_server_status(const char *vm_state, const char *task_state);
 /* The vm_state a status filter selects, or NULL for an unknown status. */

@@ -159,6 +159,100 @@ make_overlay(const char *base, const char *fmt, const char *disk, int size_gb, c
     return rc;
 }
 
+static char *
+instance_file(const char *uuid, const char *name)
+{
+    char *root = compute_instances_path();
+    char *p = ms_asprintf("%s/%s/%s", root, uuid, name);
+    free(root);
+    return p;
+}
+
+/* The root disk of the instance: a qcow2 overlay over the cached image
+ * i->image_ref, sized to the flavor. Kept when present unless recreate.
+ * *code is the fault code for a failure (404: no such image, 400: format);
+ * -EAGAIN: the database is unreachable, try again later. */
+static int
+create_disk(const compute_instance *i, bool recreate, int *code, char **err)
+{
+    ms_auth_ctx ctx = {.authenticated = true};
+    snprintf(ctx.project_id, sizeof(ctx.project_id), "%s", i->project_id);
+    snprintf(ctx.user_id, sizeof(ctx.user_id), "%s", i->user_id);
+    ms_image_info img;
+    int rc = ms_image_get_active(&ctx, i->image_ref, &img);
+    if (rc == -EAGAIN)
+        return rc;
+    if (rc < 0 || !img.path) {
+        if (rc == 0)
+            ms_image_info_clear(&img);
+        *code = 404;
+        *err = ms_asprintf("Image %s could not be found.", i->image_ref);
+        return -ENOENT;
+    }
+    const char *fmt = img.disk_format[0] ? img.disk_format : "raw";
+    if (strcmp(fmt, "qcow2") && strcmp(fmt, "raw")) {
+        *code = 400;
+        *err = ms_asprintf("Image %s has disk format %s, which cannot be booted here.",
+                           img.id, fmt);
+        ms_image_info_clear(&img);
+        return -EINVAL;
+    }
+    char *root = compute_instances_path();
+    char *dir = ms_asprintf("%s/%s", root, i->uuid);
+    free(root);
+    mkdir_p(dir);
+    free(dir);
+    char *disk = instance_file(i->uuid, "disk");
+    char *base = NULL;
+    *code = 500;
+    rc = cache_image(&img, &base, err);
+    if (rc == 0 && recreate)
+        unlink(disk);
+    if (rc == 0 && access(disk, F_OK) != 0)
+        rc = make_overlay(base, fmt, disk, i->root_gb, err);
+    ms_image_info_clear(&img);
+    free(base);
+    free(disk);
+    return rc;
+}
+
+/* Define the domain for the instance's current flavor and start it; with
+ * start false it is left defined and shut off. */
+static int
+define_domain(const compute_instance *i, bool start, char **err)
+{
+    char *disk = instance_file(i->uuid, "disk");
+    char *log = instance_file(i->uuid, "console.log");
+    char name[32];
+    snprintf(name, sizeof(name), "instance-%08llx", i->id);
+    virt_domain_spec spec = {
+        .uuid = i->uuid, .name = name, .virt_type = virt_type(), .vcpus = i->vcpus,
+        .memory_mb = i->memory_mb, .disk_path = disk, .disk_format = "qcow2",
+        .console_log = log, .vnc = true, .vnc_listen = "127.0.0.1",
+        .display_name = i->name, .flavor_name = i->flavor_name,
+        .project_id = i->project_id, .user_id = i->user_id};
+    char *xml = virt_domain_xml(&spec);
+    int rc = virt_define_start(xml, err);
+    free(xml);
+    free(disk);
+    free(log);
+    if (rc == 0 && !start)
+        rc = virt_power_off(i->uuid, err);
+    return rc;
+}
+
+/* The power state the hypervisor reports, or fallback. */
+static int
+actual_power(const char *uuid, int fallback)
+{
+    int ps = fallback;
+    char *e = NULL;
+    if (virt_get_state(uuid, &ps, &e) < 0)
+        ps = fallback;
+    free(e);
+    return ps;
+}
+
 static int
 task_build(const ms_task *t, char **err)
 {
@@ -198,57 +292,17 @@ task_build(const ms_task *t, char **err)
             goto out;
     }
 
-    ms_auth_ctx ctx = {.authenticated = true};
-    snprintf(ctx.project_id, sizeof(ctx.project_id), "%s", i.project_id);
-    snprintf(ctx.user_id, sizeof(ctx.user_id), "%s", i.user_id);
-    ms_image_info img;
-    rc = ms_image_get_active(&ctx, i.image_ref, &img);
-    if (rc == -EAGAIN)
-        goto out;
-    if (rc < 0 || !img.path) {
-        if (rc == 0)
-            ms_image_info_clear(&img);
-        char *m = ms_asprintf("Image %s could not be found.", i.image_ref);
-        build_fail(&i, t, 404, m, NULL);
-        free(m);
-        rc = 0;
+    char *ierr = NULL;
+    int code = 500;
+    rc = create_disk(&i, false, &code, &ierr);
+    if (rc == -EAGAIN) {
+        free(ierr);
         goto out;
     }
-    const char *fmt = img.disk_format[0] ? img.disk_format : "raw";
-    if (strcmp(fmt, "qcow2") && strcmp(fmt, "raw")) {
-        char *m = ms_asprintf("Image %s has disk format %s, which cannot be booted here.",
-                              img.id, fmt);
-        build_fail(&i, t, 400, m, NULL);
-        free(m);
-        ms_image_info_clear(&img);
-        goto out;
-    }
-    char *ierr = NULL, *base = NULL;
-    char *root = compute_instances_path();
-    char *dir = ms_asprintf("%s/%s", root, i.uuid);
-    char *disk = ms_asprintf("%s/disk", dir);
-    char *log = ms_asprintf("%s/console.log", dir);
-    free(root);
-    mkdir_p(dir);
-    rc = cache_image(&img, &base, &ierr);
-    if (rc == 0 && access(disk, F_OK) != 0)
-        rc = make_overlay(base, fmt, disk, i.root_gb, &ierr);
-    ms_image_info_clear(&img);
-    if (rc == 0) {
-        char name[32];
-        snprintf(name, sizeof(name), "instance-%08llx", i.id);
-        virt_domain_spec spec = {
-            .uuid = i.uuid, .name = name, .virt_type = virt_type(), .vcpus = i.vcpus,
-            .memory_mb = i.memory_mb, .disk_path = disk, .disk_format = "qcow2",
-            .console_log = log, .vnc = true, .vnc_listen = "127.0.0.1",
-            .display_name = i.name, .flavor_name = i.flavor_name,
-            .project_id = i.project_id, .user_id = i.user_id};
-        char *xml = virt_domain_xml(&spec);
-        rc = virt_define_start(xml, &ierr);
-        free(xml);
-    }
+    if (rc == 0)
+        rc = define_domain(&i, true, &ierr);
     if (rc < 0) {
-        build_fail(&i, t, 500, ierr ? ierr : "The domain could not be started.", NULL);
+        build_fail(&i, t, code, ierr ? ierr : "The domain could not be started.", NULL);
         rc = 0;
     } else {
         rc = compute_instance_db_set_active(i.uuid, VIRT_RUNNING);
@@ -274,10 +328,6 @@ task_build(const ms_task *t, char **err)
         }
     }
     free(ierr);
-    free(base);
-    free(dir);
-    free(disk);
-    free(log);
 out:
     compute_instance_clear(&i);
     return rc;
@@ -421,6 +471,313 @@ task_reboot(const ms_task *t, char **err)
                       NULL, hard ? 1 : 0, "active", VIRT_RUNNING);
 }
 
+/* ---- snapshot (createImage) ---- */
+
+static int
+run_argv(const char *const *argv, int timeout_ms, char **err, const char *what)
+{
+    ms_exec_result r = {0};
+    int rc = ms_exec(argv, NULL, timeout_ms, &r);
+    if (rc < 0)
+        *err = ms_asprintf("%s failed: %s", what, r.err && *r.err ? r.err : strerror(-rc));
+    ms_exec_result_free(&r);
+    return rc;
+}
+
+/* Copy the root disk into a standalone qcow2 and upload it as the data of
+ * the queued image the API created. A running guest is paused for the copy
+ * so the image is consistent. The image is killed on failure. */
+static int
+task_snapshot(const ms_task *t, char **err)
+{
+    (void)err;
+    compute_instance i;
+    int rc = compute_instance_db_get(t->resource_id, false, &i);
+    if (rc == -ENOENT)
+        return 0;
+    if (rc < 0)
+        return rc;
+    const char *image_id = ms_json_strval(t->payload, "image_id");
+    if (strcmp(i.task_state, "image_snapshot") || !image_id) {
+        compute_instance_clear(&i);
+        return 0;
+    }
+    const char *rid = task_request_id(t);
+    compute_action_db_event(i.uuid, rid, "compute_snapshot_instance", true, NULL);
+    compute_instance_db_transition(i.uuid, NULL, "image_snapshot", NULL,
+                                   "image_pending_upload", -1);
+    char *ierr = NULL;
+    char *disk = instance_file(i.uuid, "disk");
+    char *name = ms_asprintf("snapshot-%s.qcow2", image_id);
+    char *tmp = instance_file(i.uuid, name);
+    free(name);
+    bool paused = false;
+    if (actual_power(i.uuid, VIRT_NOSTATE) == VIRT_RUNNING) {
+        char *e = NULL;
+        paused = virt_pause(i.uuid, &e) == 0;
+        free(e);
+    }
+    const char *argv[] = {"qemu-img", "convert", "-U", "-O", "qcow2", disk, tmp, NULL};
+    rc = run_argv(argv, 600000, &ierr, "qemu-img convert");
+    if (paused) {
+        char *e = NULL;
+        virt_unpause(i.uuid, &e);
+        free(e);
+    }
+    if (rc == 0) {
+        compute_instance_db_transition(i.uuid, NULL, "image_pending_upload", NULL,
+                                       "image_uploading", -1);
+        rc = ms_image_upload_file(image_id, tmp, &ierr);
+    }
+    unlink(tmp);
+    if (rc < 0) {
+        ms_warn("Snapshot failed. instance=%s image=%s error=\"%s\"", i.uuid, image_id,
+                ierr ? ierr : "?");
+        ms_image_kill(image_id);
+    }
+    /* Whatever intermediate task state was reached, the task is over. */
+    compute_instance_db_set(i.uuid, NULL, NULL, actual_power(i.uuid, -1));
+    compute_action_db_event(i.uuid, rid, "compute_snapshot_instance", false,
+                            rc == 0 ? "Success" : "Error");
+    free(ierr);
+    free(disk);
+    free(tmp);
+    compute_instance_clear(&i);
+    return 0;
+}
+
+/* ---- rebuild ---- */
+
+/* A failed rebuild or resize leaves the server in ERROR with a fault. */
+static void
+action_fail(const compute_instance *i, const char *rid, const char *event, int code,
+            const char *msg)
+{
+    ms_warn("Action failed. instance=%s event=%s error=\"%s\"", i->uuid, event, msg);
+    compute_instance_db_set_fault(i->uuid, code, msg, NULL);
+    compute_instance_db_set(i->uuid, "error", NULL, actual_power(i->uuid, VIRT_NOSTATE));
+    compute_action_db_event(i->uuid, rid, event, false, "Error");
+}
+
+/* The API has already written the new image_ref (and name, metadata). The
+ * domain is replaced with one on a fresh overlay of that image; a server
+ * that was stopped stays stopped, as in Nova. */
+static int
+task_rebuild(const ms_task *t, char **err)
+{
+    (void)err;
+    compute_instance i;
+    int rc = compute_instance_db_get(t->resource_id, false, &i);
+    if (rc == -ENOENT)
+        return 0;
+    if (rc < 0)
+        return rc;
+    if (strcmp(i.task_state, "rebuilding")) {
+        compute_instance_clear(&i);
+        return 0;
+    }
+    const char *rid = task_request_id(t);
+    const char *ev = "compute_rebuild_instance";
+    compute_action_db_event(i.uuid, rid, ev, true, NULL);
+    const char *image = ms_json_strval(t->payload, "image_ref");
+    if (image && strcmp(image, i.image_ref)) {
+        snprintf(i.image_ref, sizeof(i.image_ref), "%s", image);
+        compute_instance_db_set_image(i.uuid, image);
+    }
+    char *ierr = NULL;
+    int code = 500;
+    rc = virt_destroy(i.uuid, &ierr);
+    if (rc == -ENODEV)
+        rc = 0;
+    if (rc == 0) {
+        free(ierr);
+        ierr = NULL;
+        rc = create_disk(&i, true, &code, &ierr);
+        if (rc == -EAGAIN) {
+            free(ierr);
+            compute_instance_clear(&i);
+            return -EAGAIN;
+        }
+    }
+    bool stopped = !strcmp(i.vm_state, "stopped");
+    if (rc == 0)
+        rc = define_domain(&i, !stopped, &ierr);
+    if (rc < 0) {
+        action_fail(&i, rid, ev, code, ierr ? ierr : "The server could not be rebuilt.");
+    } else {
+        compute_instance_db_set(i.uuid, stopped ? "stopped" : "active", NULL,
+                                actual_power(i.uuid, stopped ? VIRT_SHUTDOWN : VIRT_RUNNING));
+        compute_action_db_event(i.uuid, rid, ev, false, "Success");
+    }
+    free(ierr);
+    compute_instance_clear(&i);
+    return 0;
+}
+
+/* ---- resize (same host), confirm, revert ---- */
+
+/* Resize: keep a copy of the root disk for revertResize, grow the disk to
+ * the new flavor, redefine the domain with the new vCPUs and RAM and bring
+ * it back in its previous power state; the server then waits in
+ * VERIFY_RESIZE. The payload carries the new flavor; the old one (with the
+ * vm_state to return to) is saved in old_flavor. */
+static int
+task_resize(const ms_task *t, char **err)
+{
+    (void)err;
+    compute_instance i;
+    int rc = compute_instance_db_get(t->resource_id, false, &i);
+    if (rc == -ENOENT)
+        return 0;
+    if (rc < 0)
+        return rc;
+    json_t *nf = json_object_get(t->payload, "flavor");
+    if (strcmp(i.task_state, "resize_prep") || !json_is_object(nf)) {
+        compute_instance_clear(&i);
+        return 0;
+    }
+    const char *rid = task_request_id(t);
+    const char *ev = "compute_resize_instance";
+    compute_action_db_event(i.uuid, rid, ev, true, NULL);
+    compute_instance_db_transition(i.uuid, NULL, "resize_prep", NULL, "resize_migrating", -1);
+    bool was_stopped = !strcmp(i.vm_state, "stopped");
+    json_t *old = compute_flavor_snapshot(i.flavorid, i.flavor_name, i.memory_mb, i.vcpus,
+                                          i.root_gb, i.ephemeral_gb, i.swap);
+    json_object_set_new(old, "vm_state", json_string(was_stopped ? "stopped" : "active"));
+    char *ierr = NULL;
+    char *disk = instance_file(i.uuid, "disk");
+    char *orig = instance_file(i.uuid, "disk.resize-orig");
+    rc = virt_destroy(i.uuid, &ierr);
+    if (rc == 0 && access(orig, F_OK) != 0) {
+        const char *cp[] = {"cp", "--sparse=always", disk, orig, NULL};
+        rc = run_argv(cp, 600000, &ierr, "Copying the disk");
+    }
+    int new_root = (int)json_integer_value(json_object_get(nf, "root_gb"));
+    if (rc == 0 && new_root > i.root_gb) {
+        char size[32];
+        snprintf(size, sizeof(size), "%dG", new_root);
+        const char *rs[] = {"qemu-img", "resize", disk, size, NULL};
+        rc = run_argv(rs, 60000, &ierr, "qemu-img resize");
+    }
+    if (rc == 0) {
+        compute_instance_db_transition(i.uuid, NULL, "resize_migrating", NULL, "resize_finish",
+                                       -1);
+        rc = compute_instance_db_set_flavor(i.uuid, nf, old);
+    }
+    if (rc == 0) {
+        compute_instance now;
+        rc = compute_instance_db_get(i.uuid, false, &now);
+        if (rc == 0) {
+            rc = define_domain(&now, !was_stopped, &ierr);
+            compute_instance_clear(&now);
+        }
+    }
+    if (rc < 0) {
+        action_fail(&i, rid, ev, 500, ierr ? ierr : "The server could not be resized.");
+    } else {
+        compute_instance_db_set(i.uuid, "resized", NULL,
+                                actual_power(i.uuid, was_stopped ? VIRT_SHUTDOWN : VIRT_RUNNING));
+        compute_action_db_event(i.uuid, rid, ev, false, "Success");
+    }
+    json_decref(old);
+    free(ierr);
+    free(disk);
+    free(orig);
+    compute_instance_clear(&i);
+    return 0;
+}
+
+/* confirmResize: drop the saved disk and flavor; the server leaves
+ * VERIFY_RESIZE for ACTIVE or SHUTOFF according to its power state. */
+static int
+task_confirm_resize(const ms_task *t, char **err)
+{
+    (void)err;
+    compute_instance i;
+    int rc = compute_instance_db_get(t->resource_id, false, &i);
+    if (rc == -ENOENT)
+        return 0;
+    if (rc < 0)
+        return rc;
+    if (strcmp(i.task_state, "resize_confirming")) {
+        compute_instance_clear(&i);
+        return 0;
+    }
+    const char *rid = task_request_id(t);
+    compute_action_db_event(i.uuid, rid, "compute_confirm_resize", true, NULL);
+    char *orig = instance_file(i.uuid, "disk.resize-orig");
+    unlink(orig);
+    free(orig);
+    json_t *cur = compute_flavor_snapshot(i.flavorid, i.flavor_name, i.memory_mb, i.vcpus,
+                                          i.root_gb, i.ephemeral_gb, i.swap);
+    compute_instance_db_set_flavor(i.uuid, cur, NULL);
+    json_decref(cur);
+    int ps = actual_power(i.uuid, i.power_state);
+    compute_instance_db_set(i.uuid, ps == VIRT_RUNNING ? "active" : "stopped", NULL, ps);
+    compute_action_db_event(i.uuid, rid, "compute_confirm_resize", false, "Success");
+    compute_instance_clear(&i);
+    return 0;
+}
+
+/* revertResize: put the saved disk back, the old flavor and power state. */
+static int
+task_revert_resize(const ms_task *t, char **err)
+{
+    (void)err;
+    compute_instance i;
+    int rc = compute_instance_db_get(t->resource_id, false, &i);
+    if (rc == -ENOENT)
+        return 0;
+    if (rc < 0)
+        return rc;
+    if (strcmp(i.task_state, "resize_reverting")) {
+        compute_instance_clear(&i);
+        return 0;
+    }
+    const char *rid = task_request_id(t);
+    const char *ev = "compute_revert_resize";
+    compute_action_db_event(i.uuid, rid, ev, true, NULL);
+    json_t *old = NULL;
+    char *ierr = NULL;
+    rc = compute_instance_db_old_flavor(i.uuid, &old);
+    if (rc == -ENOENT)
+        ierr = ms_strdup("The flavor from before the resize is not known.");
+    char *disk = instance_file(i.uuid, "disk");
+    char *orig = instance_file(i.uuid, "disk.resize-orig");
+    if (rc == 0)
+        rc = virt_destroy(i.uuid, &ierr);
+    if (rc == 0 && access(orig, F_OK) == 0 && rename(orig, disk) < 0) {
+        rc = -errno;
+        ierr = ms_asprintf("Cannot restore the disk from before the resize: %s",
+                           strerror(errno));
+    }
+    const char *vm = old ? ms_json_strval(old, "vm_state") : NULL;
+    bool stopped = vm && !strcmp(vm, "stopped");
+    if (rc == 0)
+        rc = compute_instance_db_set_flavor(i.uuid, old, NULL);
+    if (rc == 0) {
+        compute_instance now;
+        rc = compute_instance_db_get(i.uuid, false, &now);
+        if (rc == 0) {
+            rc = define_domain(&now, !stopped, &ierr);
+            compute_instance_clear(&now);
+        }
+    }
+    if (rc < 0) {
+        action_fail(&i, rid, ev, 500, ierr ? ierr : "The resize could not be reverted.");
+    } else {
+        compute_instance_db_set(i.uuid, stopped ? "stopped" : "active", NULL,
+                                actual_power(i.uuid, stopped ? VIRT_SHUTDOWN : VIRT_RUNNING));
+        compute_action_db_event(i.uuid, rid, ev, false, "Success");
+    }
+    json_decref(old);
+    free(ierr);
+    free(disk);
+    free(orig);
+    compute_instance_clear(&i);
+    return 0;
+}
+
 const ms_task_handler compute_task_handlers[] = {
     {"build_instance", task_build},
     {"delete_instance", task_delete},
@@ -431,6 +788,11 @@ const ms_task_handler compute_task_handlers[] = {
     {"suspend", task_suspend},
     {"resume", task_resume},
     {"reboot", task_reboot},
+    {"snapshot", task_snapshot},
+    {"rebuild", task_rebuild},
+    {"resize", task_resize},
+    {"confirm_resize", task_confirm_resize},
+    {"revert_resize", task_revert_resize},
     {NULL, NULL},
 };
 
@@ -489,6 +851,18 @@ power_sync(void)
 static void
 on_lifecycle(const char *uuid, int ps)
 {
+    /* Events are delivered late: the "stopped" event of a hard reboot can
+     * arrive after the reboot task has finished and cleared task_state, and
+     * trusting it would mark a running guest SHUTOFF. So the event only says
+     * "look again": the hypervisor's current state is what is synced. A
+     * domain that is gone is left to the periodic sync. */
+    int actual = ps;
+    char *verr = NULL;
+    int vrc = virt_get_state(uuid, &actual, &verr);
+    free(verr);
+    if (vrc < 0)
+        return;
+    ps = actual;
     compute_instance i;
     if (compute_instance_db_get(uuid, false, &i) != 0)
         return;

@@ -24,7 +24,12 @@ static const struct {
     {"active", "resize_prep", "RESIZE"},   {"active", "resize_migrating", "RESIZE"},
     {"active", "resize_migrated", "RESIZE"}, {"active", "resize_finish", "RESIZE"},
     {"active", NULL, "ACTIVE"},            {"building", NULL, "BUILD"},
-    {"stopped", "rebooting_hard", "HARD_REBOOT"}, {"stopped", NULL, "SHUTOFF"},
+    {"stopped", "rebooting_hard", "HARD_REBOOT"},
+    {"stopped", "resize_prep", "RESIZE"},  {"stopped", "resize_migrating", "RESIZE"},
+    {"stopped", "resize_migrated", "RESIZE"}, {"stopped", "resize_finish", "RESIZE"},
+    {"stopped", "rebuilding", "REBUILD"},  {"stopped", NULL, "SHUTOFF"},
+    {"resized", "resize_reverting", "REVERT_RESIZE"},
+    {"error", "rebuilding", "REBUILD"},
     {"paused", NULL, "PAUSED"},             {"suspended", NULL, "SUSPENDED"},
     {"rescued", NULL, "RESCUE"},            {"resized", NULL, "VERIFY_RESIZE"},
     {"soft-delete", NULL, "SOFT_DELETED"},  {"deleted", NULL, "DELETED"},
@@ -92,7 +97,7 @@ compute_server_json(ms_request *req, const compute_instance *i, bool detail)
     json_object_set_new(o, "status", json_string(status));
     json_object_set_new(o, "tenant_id", json_string(i->project_id));
     json_object_set_new(o, "user_id", json_string(i->user_id));
-    json_object_set_new(o, "metadata", json_incref(i->metadata ? i->metadata : json_object()));
+    json_object_set_new(o, "metadata", i->metadata ? json_incref(i->metadata) : json_object());
     host_id(i->project_id, i->host, hid);
     json_object_set_new(o, "hostId", json_string(hid));
     json_object_set_new(o, "image", i->image_ref[0] ? bookmark_ref(req, "images", i->image_ref)
@@ -328,8 +333,8 @@ check_metadata(ms_response *resp, json_t *meta, long long limit)
     return true;
 }
 
-static void
-random_password(char out[13])
+void
+compute_random_password(char out[13])
 {
     static const char chars[] = "abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
     char hex[33];
@@ -584,7 +589,7 @@ compute_server_create(ms_request *req, ms_response *resp)
     snprintf(resv, sizeof(resv), "r-%.8s", hex);
     int64_t now = compute_now();
     char admin_pass[13];
-    random_password(admin_pass);
+    compute_random_password(admin_pass);
     for (size_t x = 0; x < n; x++) {
         compute_instance *i = &insts[x];
         ms_uuid(i->uuid);
@@ -628,7 +633,7 @@ compute_server_create(ms_request *req, ms_response *resp)
         snprintf(i->reservation_id, sizeof(i->reservation_id), "%s", resv);
         i->launch_index = (int)x;
         i->created_at = i->updated_at = now;
-        i->metadata = json_incref(meta ? meta : json_object());
+        i->metadata = meta ? json_incref(meta) : json_object();
     }
     compute_keypair_clear(&key);
     char msg[512];

@@ -207,12 +207,18 @@ fail:
     return rc;
 }
 
-/* vm_state IN (...) for up to 6 states, padded with NULLs (never equal). */
+/* vm_state IN (...) for up to 6 states, padded with NULLs (never equal).
+ * from_vm is NULL-terminated and may be shorter than 6: nothing past its
+ * terminator is read (callers pass compound literals like {"active", NULL}). */
 static int
 transition_sql(ms_param *p, size_t *np, const char *const *from_vm)
 {
-    for (int k = 0; k < 6; k++)
-        p[(*np)++] = from_vm && from_vm[k] ? MS_P_STR(from_vm[k]) : MS_P_NULL;
+    bool ended = from_vm == NULL;
+    for (int k = 0; k < 6; k++) {
+        if (!ended && !from_vm[k])
+            ended = true;
+        p[(*np)++] = ended ? MS_P_NULL : MS_P_STR(from_vm[k]);
+    }
     return 0;
 }
 
@@ -702,4 +708,65 @@ compute_action_db_get(const char *uuid, const char *request_id, json_t **out)
     ms_result_free(r);
     json_object_set_new(*out, "events", events);
     return 0;
+}
+
+/* ---- rebuild and resize ---- */
+
+int
+compute_instance_db_set_image(const char *uuid, const char *image_ref)
+{
+    return MS_DB_QUERY(NULL,
+                       "UPDATE compute_instances SET image_ref = ?, updated_at = ?"
+                       " WHERE uuid = ? AND deleted = 0",
+                       MS_P_STR(image_ref), MS_P_INT(compute_now()), MS_P_STR(uuid));
+}
+
+json_t *
+compute_flavor_snapshot(const char *flavorid, const char *name, int memory_mb, int vcpus,
+                        int root_gb, int ephemeral_gb, int swap)
+{
+    return json_pack("{s:s,s:s,s:i,s:i,s:i,s:i,s:i}", "flavorid", flavorid, "name", name,
+                     "memory_mb", memory_mb, "vcpus", vcpus, "root_gb", root_gb,
+                     "ephemeral_gb", ephemeral_gb, "swap", swap);
+}
+
+int
+compute_instance_db_set_flavor(const char *uuid, const json_t *flavor, const json_t *old)
+{
+    char *old_text = old ? json_dumps(old, JSON_COMPACT) : NULL;
+    int rc = MS_DB_QUERY(NULL,
+                         "UPDATE compute_instances SET flavorid = ?, flavor_name = ?,"
+                         " memory_mb = ?, vcpus = ?, root_gb = ?, ephemeral_gb = ?, swap = ?,"
+                         " old_flavor = ?, updated_at = ? WHERE uuid = ? AND deleted = 0",
+                         MS_P_STR(ms_json_strval(flavor, "flavorid")),
+                         MS_P_STR(ms_json_strval(flavor, "name")),
+                         MS_P_INT(json_integer_value(json_object_get(flavor, "memory_mb"))),
+                         MS_P_INT(json_integer_value(json_object_get(flavor, "vcpus"))),
+                         MS_P_INT(json_integer_value(json_object_get(flavor, "root_gb"))),
+                         MS_P_INT(json_integer_value(json_object_get(flavor, "ephemeral_gb"))),
+                         MS_P_INT(json_integer_value(json_object_get(flavor, "swap"))),
+                         MS_P_STR(old_text), MS_P_INT(compute_now()), MS_P_STR(uuid));
+    free(old_text);
+    return rc;
+}
+
+int
+compute_instance_db_old_flavor(const char *uuid, json_t **out)
+{
+    *out = NULL;
+    ms_result *r = NULL;
+    int rc = MS_DB_QUERY(&r,
+                         "SELECT old_flavor FROM compute_instances WHERE uuid = ?"
+                         " AND deleted = 0",
+                         MS_P_STR(uuid));
+    if (rc < 0)
+        return rc;
+    if (r->nrows == 0)
+        rc = -ENOENT;
+    else if (ms_cell(r, 0, 0))
+        *out = json_loads(ms_cell(r, 0, 0), 0, NULL);
+    ms_result_free(r);
+    if (rc == 0 && !*out)
+        rc = -ENOENT;
+    return rc;
 }

@@ -359,7 +359,7 @@ call_new(listener *l, struct MHD_Connection *conn, const char *url, const char *
     req->method_str = method;
     req->method = parse_method(method);
     size_t len = strlen(url);
-    while (len > 1 && url[len - 1] == '/')
+    while (len > 1 && url[len - 1] == '/' && !l->mod->keep_trailing_slash)
         len--;
     call->path_copy = ms_strndup(url, len);
     req->path = call->path_copy;
@@ -470,11 +470,12 @@ listener_start(listener *l, const ms_service_conf *sc, char **err)
 {
     const ms_module *mod = l->mod;
     l->route_metrics = ms_calloc(mod->nroutes, sizeof(*l->route_metrics));
-    char label[160];
+    /* The route label is the route's own name (the service is a label of its
+     * own), or its path pattern when the table gives no name. */
     for (size_t i = 0; i < mod->nroutes; i++) {
-        snprintf(label, sizeof(label), "%s:%s", mod->name,
-                 mod->routes[i].name ? mod->routes[i].name : mod->routes[i].path);
-        l->route_metrics[i] = ms_metric_get(mod->name, label);
+        const char *name = mod->routes[i].name;
+        l->route_metrics[i] =
+            ms_metric_get(mod->name, name && *name ? name : mod->routes[i].path);
     }
     l->m_unmatched = ms_metric_get(mod->name, "unmatched");
     l->m_health = ms_metric_get(mod->name, "healthcheck");
@@ -542,13 +543,23 @@ ms_http_start(const ms_module *const *mods, size_t n, char **err)
 void
 ms_http_stop(void)
 {
-    /* Stop accepting, let requests in flight finish (up to 10 s), then close. */
-    for (size_t i = 0; i < nlisteners; i++)
-        MHD_quiesce_daemon(listeners[i].daemon);
+    /* Stop accepting, let requests in flight finish (up to 10 s), then close.
+     * The quiesced listening socket is handed back to us. shutdown() stops
+     * the kernel from queueing new clients (they are refused at once instead
+     * of waiting for the end); it is closed only after MHD_stop_daemon(),
+     * because MHD's threads may still poll it until then. */
+    MHD_socket quiesced[MS_ARRAY_LEN(listeners)];
+    for (size_t i = 0; i < nlisteners; i++) {
+        quiesced[i] = MHD_quiesce_daemon(listeners[i].daemon);
+        if (quiesced[i] != MHD_INVALID_SOCKET)
+            shutdown(quiesced[i], SHUT_RDWR);
+    }
     for (int waited = 0; atomic_load(&in_flight) > 0 && waited < 1000; waited++)
         usleep(10000);
     for (size_t i = 0; i < nlisteners; i++) {
         MHD_stop_daemon(listeners[i].daemon);
+        if (quiesced[i] != MHD_INVALID_SOCKET)
+            close(quiesced[i]);
         free(listeners[i].route_metrics);
         listeners[i] = (listener){0};
     }

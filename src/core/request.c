@@ -85,7 +85,11 @@ ms_req_json(ms_request *req, ms_response *resp)
         return NULL;
     }
     if (ctype && *ctype && !is_json_type(ctype)) {
-        int status = req->module->content_type_status ? req->module->content_type_status : 415;
+        /* Keystone (flask's json_body_before_request) answers 400; the
+         * webob-based services answer 415 "Unsupported Content-Type". */
+        int status = req->module->content_type_status;
+        if (!status)
+            status = req->module->error == ms_error_keystone ? 400 : 415;
         if (status == 400)
             ms_resp_error(resp, 400,
                           "Expecting to find application/json in Content-Type header - the "

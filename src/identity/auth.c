@@ -342,6 +342,28 @@ reply_rc(ms_response *resp, int rc)
 }
 
 /* POST /v3/auth/tokens */
+/* True when the query string has key, with or without a value
+ * (Keystone tests ?nocatalog by presence). */
+static bool
+query_cb_match(void *cls, const char *key, const char *value)
+{
+    const char **want = cls;
+    (void)value;
+    if (strcmp(key, want[0]) == 0) {
+        want[1] = "";
+        return false;
+    }
+    return true;
+}
+
+static bool
+query_has(ms_request *req, const char *key)
+{
+    const char *want[2] = {key, NULL};
+    ms_req_query_each(req, query_cb_match, want);
+    return want[1] != NULL;
+}
+
 int
 identity_token_issue(ms_request *req, ms_response *resp)
 {
@@ -435,7 +457,7 @@ identity_token_issue(ms_request *req, ms_response *resp)
         identity_unauthorized(resp, NULL);
         return 0;
     }
-    bool catalog = ms_req_query(req, "nocatalog") == NULL;
+    bool catalog = !query_has(req, "nocatalog");
     ms_resp_json(resp, 201, identity_token_body(&info, catalog));
     ms_resp_header(resp, "X-Subject-Token", token);
     OPENSSL_cleanse(token, strlen(token));
@@ -506,8 +528,16 @@ identity_token_validate(ms_request *req, ms_response *resp)
                       req->method == MS_HEAD ? "check_token" : "validate_token");
         return 0;
     }
-    bool catalog = ms_req_query(req, "nocatalog") == NULL;
-    ms_resp_json(resp, 200, identity_token_body(&info, catalog && req->method != MS_HEAD));
+    bool catalog = !query_has(req, "nocatalog");
+    if (allow_expired) {
+        /* not in the validation cache */
+        ms_resp_json(resp, 200, identity_token_body(&info, catalog && req->method != MS_HEAD));
+    } else {
+        size_t len = 0;
+        char *text = identity_token_body_text(token, &info, catalog && req->method != MS_HEAD,
+                                              &len);
+        ms_resp_text(resp, 200, "application/json", text, len);
+    }
     ms_resp_header(resp, "X-Subject-Token", token);
     return 0;
 }

@@ -125,7 +125,7 @@ bootstrap_catalog(const struct ms_bootstrap_opts *opts, const char *region, char
     for (size_t i = 0; i < ms_modules_count && rc == 0; i++) {
         const ms_module *mod = ms_modules[i];
         const ms_service_conf *sc = ms_config_service(mod->name);
-        if (!mod->service_type || mod->no_listener || !sc || !sc->enabled)
+        if (!mod->service_type || mod->no_listener || mod->no_catalog || !sc || !sc->enabled)
             continue;
         rc = bootstrap_service(mod, sc->port > 0 ? sc->port : mod->default_port, base,
                                region, err);

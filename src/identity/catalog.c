@@ -154,6 +154,12 @@ identity_catalog_changed(void)
     atomic_fetch_add(&cat_generation, 1);
 }
 
+unsigned
+identity_catalog_generation(void)
+{
+    return atomic_load(&cat_generation);
+}
+
 static json_t *
 catalog_load(int *rc)
 {

@@ -340,17 +340,20 @@ identity_fernet_load(char **err)
     return rc;
 }
 
-/* Reload when the directory's mtime moved (a rotation renames files). With
- * force false only once a minute; with force true at most once a second. */
+/* Reload when the directory's mtime moved (a rotation renames files), checking
+ * at most once per min_interval_us. Validation checks once a minute (and at
+ * most once a second when a token fits no key); issuing checks every time, a
+ * stat(2) being nothing next to the password hash, so that a rotation takes
+ * effect for new tokens at once, as with keystone. */
 static bool
-repo_maybe_reload(bool force)
+repo_maybe_reload(uint64_t min_interval_us)
 {
     uint64_t now = ms_now_us();
     pthread_rwlock_rdlock(&repo.lock);
     uint64_t since = now - repo.checked_us;
     struct timespec seen = repo.mtime;
     pthread_rwlock_unlock(&repo.lock);
-    if (since < (force ? 1000000ULL : FERNET_RECHECK_US))
+    if (since < min_interval_us)
         return false;
     char *dir = identity_fernet_dir();
     struct stat st;
@@ -377,7 +380,7 @@ repo_maybe_reload(bool force)
 char *
 identity_fernet_encrypt(const uint8_t *msg, size_t len)
 {
-    repo_maybe_reload(false);
+    repo_maybe_reload(0);
     char *token = NULL;
     pthread_rwlock_rdlock(&repo.lock);
     if (repo.nkeys > 0)
@@ -389,7 +392,7 @@ identity_fernet_encrypt(const uint8_t *msg, size_t len)
 int
 identity_fernet_decrypt(const char *token, uint8_t **msg, size_t *len, int64_t *ts)
 {
-    repo_maybe_reload(false);
+    repo_maybe_reload(FERNET_RECHECK_US);
     for (int attempt = 0; attempt < 2; attempt++) {
         pthread_rwlock_rdlock(&repo.lock);
         int rc = fernet_decode((const uint8_t(*)[FERNET_KEY_LEN])repo.keys, repo.nkeys, token,
@@ -397,7 +400,7 @@ identity_fernet_decrypt(const char *token, uint8_t **msg, size_t *len, int64_t *
         pthread_rwlock_unlock(&repo.lock);
         if (rc == 0)
             return 0;
-        if (attempt == 0 && !repo_maybe_reload(true))
+        if (attempt == 0 && !repo_maybe_reload(1000000ULL))
             break;
     }
     return -EACCES;

@@ -94,6 +94,17 @@ static const ms_route identity_routes[] = {
     R(GET_HEAD | MS_PUT | MS_DELETE, "/v3/domains/{domain_id}/groups/{group_id}/roles/{role_id}", identity_grant, MS_POL_ADMIN, "grant"),
     R(GET_HEAD, "/v3/system/users/{user_id}/roles", identity_grant_list, MS_POL_ADMIN, "list_grants"),
     R(GET_HEAD | MS_PUT | MS_DELETE, "/v3/system/users/{user_id}/roles/{role_id}", identity_grant, MS_POL_ADMIN, "grant"),
+    R(GET_HEAD, "/v3/system/groups/{group_id}/roles", identity_grant_list, MS_POL_ADMIN, "list_grants"),
+    R(GET_HEAD | MS_PUT | MS_DELETE, "/v3/system/groups/{group_id}/roles/{role_id}", identity_grant, MS_POL_ADMIN, "grant"),
+    /* OS-INHERIT: roles a domain's or project's subtree inherits. */
+#define INH "/v3/OS-INHERIT"
+    R(GET_HEAD, INH "/domains/{domain_id}/users/{user_id}/roles/inherited_to_projects", identity_grant_list, MS_POL_ADMIN, "list_inherited_grants"),
+    R(GET_HEAD | MS_PUT | MS_DELETE, INH "/domains/{domain_id}/users/{user_id}/roles/{role_id}/inherited_to_projects", identity_grant, MS_POL_ADMIN, "inherited_grant"),
+    R(GET_HEAD, INH "/domains/{domain_id}/groups/{group_id}/roles/inherited_to_projects", identity_grant_list, MS_POL_ADMIN, "list_inherited_grants"),
+    R(GET_HEAD | MS_PUT | MS_DELETE, INH "/domains/{domain_id}/groups/{group_id}/roles/{role_id}/inherited_to_projects", identity_grant, MS_POL_ADMIN, "inherited_grant"),
+    R(GET_HEAD | MS_PUT | MS_DELETE, INH "/projects/{project_id}/users/{user_id}/roles/{role_id}/inherited_to_projects", identity_grant, MS_POL_ADMIN, "inherited_grant"),
+    R(GET_HEAD | MS_PUT | MS_DELETE, INH "/projects/{project_id}/groups/{group_id}/roles/{role_id}/inherited_to_projects", identity_grant, MS_POL_ADMIN, "inherited_grant"),
+#undef INH
     R(GET_HEAD, "/v3/role_assignments", identity_role_assignments, MS_POL_ANY, "list_role_assignments"),
 };
 

@@ -119,25 +119,6 @@ project_reply(ms_request *req, ms_response *resp, const char *id, int status)
 
 /* ---- list ---- */
 
-/* Ids of the projects the caller may see when it may not see them all
- * (a set as a JSON object), or NULL with *rc < 0. */
-static json_t *
-own_projects(ms_request *req, int *rc)
-{
-    identity_principal *refs = NULL;
-    int n = identity_user_project_refs(req->auth.user_id, &refs);
-    if (n < 0) {
-        *rc = n;
-        return NULL;
-    }
-    json_t *set = json_object();
-    for (int i = 0; i < n; i++)
-        json_object_set_new(set, refs[i].id, json_true());
-    free(refs);
-    *rc = 0;
-    return set;
-}
-
 static void
 list_domains_as_projects(ms_request *req, json_t *list, json_t *map, const char *only_domain)
 {
@@ -170,8 +151,11 @@ identity_project_list(ms_request *req, ms_response *resp)
             only_domain = a->domain_id;
     } else if (a->domain_id[0] && res_has_reader(req)) {
         only_domain = a->domain_id;
-    } else if (!(own = own_projects(req, &rc))) {
-        return rc;
+    } else {
+        /* Keystone's identity:list_projects: a project member lists its
+         * projects through /v3/auth/projects or /v3/users/{id}/projects. */
+        res_forbidden(resp, "list_projects");
+        return 0;
     }
     const char *isd = ms_req_query(req, "is_domain");
     bool domains = isd && res_query_bool(isd);
@@ -418,6 +402,80 @@ identity_project_create(ms_request *req, ms_response *resp)
 
 /* ---- update ---- */
 
+/* PATCH /v3/projects/{id} of a project acting as a domain (is_domain): as
+ * in keystone, where domains are projects, it updates the domain's name,
+ * description, enabled flag and tags (tempest disables one this way before
+ * deleting it). */
+static int
+update_domain_as_project(ms_request *req, ms_response *resp, const char *id, json_t *m)
+{
+    ms_result *r = NULL;
+    int rc = res_db_domain_get(id, &r);
+    if (rc < 0)
+        return rc;
+    if (!r->nrows) {
+        ms_result_free(r);
+        not_found(resp, id);
+        return 0;
+    }
+    json_t *v = json_object_get(m, "is_domain");
+    if ((v && !json_is_true(v)) ||
+        ((v = json_object_get(m, "parent_id")) && !json_is_null(v)) ||
+        ((v = json_object_get(m, "domain_id")) && !json_is_null(v))) {
+        ms_result_free(r);
+        ms_resp_error(resp, 400, "Cannot change the is_domain, parent_id or domain_id of a "
+                                 "project acting as a domain.");
+        return 0;
+    }
+    json_t *opts = res_options_of_extra(ms_cell(r, 0, D_EXTRA));
+    bool immutable = json_is_true(json_object_get(opts, "immutable"));
+    json_decref(opts);
+    if (immutable) {
+        ms_result_free(r);
+        ms_resp_error(resp, 403, "Unable to update immutable domain resource: `%s. Set "
+                                 "resource option \"immutable\" to false first.", id);
+        return 0;
+    }
+    v = json_object_get(m, "name");
+    ms_autofree char *name = res_strip(v ? json_string_value(v) : ms_cell(r, 0, D_NAME));
+    v = json_object_get(m, "description");
+    const char *desc = v ? json_string_value(v) : ms_cell(r, 0, D_DESC);
+    bool was_enabled = ms_cell_bool(r, 0, D_ENABLED), enabled = was_enabled;
+    if ((v = json_object_get(m, "enabled")))
+        enabled = json_is_true(v);
+    json_t *tags = (v = json_object_get(m, "tags")) ? res_tags_strip(v) : NULL;
+    rc = res_db_domain_update(id, name, desc, enabled, ms_cell(r, 0, D_EXTRA), tags);
+    json_decref(tags);
+    ms_result_free(r);
+    r = NULL;
+    if (rc == -EEXIST) {
+        res_project_conflict(resp, true, name, id);
+        return 0;
+    }
+    if (rc < 0)
+        return rc;
+    if (was_enabled && !enabled) {
+        ms_info("domain disabled domain=%s", id);
+        identity_revoke(NULL, NULL, id, NULL);
+    }
+    if ((rc = res_db_domain_get(id, &r)) < 0)
+        return rc;
+    if (!r->nrows) {
+        ms_result_free(r);
+        not_found(resp, id);
+        return 0;
+    }
+    json_t *t = res_tags_json(id, &rc);
+    if (!t) {
+        ms_result_free(r);
+        return rc;
+    }
+    ms_resp_json(resp, 200, json_pack("{s:o}", "project",
+                                      res_domain_as_project_json(req, r, 0, t)));
+    ms_result_free(r);
+    return 0;
+}
+
 int
 identity_project_update(ms_request *req, ms_response *resp)
 {
@@ -439,9 +497,8 @@ identity_project_update(ms_request *req, ms_response *resp)
         if ((rc = res_domain_exists(id)) < 0)
             return rc;
         if (rc)
-            ms_resp_error(resp, 403, "Update a domain through /v3/domains/%s.", id);
-        else
-            not_found(resp, id);
+            return update_domain_as_project(req, resp, id, m);
+        not_found(resp, id);
         return 0;
     }
     json_t *opts = res_options_of_extra(ms_cell(r, 0, P_EXTRA));

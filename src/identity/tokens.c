@@ -132,6 +132,9 @@ typedef struct {
     uint64_t gen;
     uint64_t stored_us;         /* monotonic */
     identity_token_info *info;
+    char *body[2];              /* rendered body without / with the catalog */
+    size_t body_len[2];
+    unsigned body_cat_gen;      /* catalog generation of body[1] */
 } cache_slot;
 
 typedef struct {
@@ -164,6 +167,28 @@ slot_fresh(const cache_slot *s, uint64_t gen, uint64_t now_us, int64_t now_s)
 {
     return s->info && s->gen == gen && now_us - s->stored_us < TOKEN_CACHE_TTL_S * 1000000ULL &&
            s->info->tok.expires > now_s;
+}
+
+static void
+slot_drop_bodies(cache_slot *s)
+{
+    for (int k = 0; k < 2; k++) {
+        free(s->body[k]);
+        s->body[k] = NULL;
+        s->body_len[k] = 0;
+    }
+}
+
+/* The slot holding token, or NULL; stripe lock held. */
+static cache_slot *
+stripe_find(cache_stripe *st, uint64_t h, const char *token)
+{
+    for (int i = 0; i < TOKEN_CACHE_WAYS; i++) {
+        cache_slot *s = &st->slots[i];
+        if (s->hash == h && s->token && strcmp(s->token, token) == 0)
+            return s;
+    }
+    return NULL;
 }
 
 static bool
@@ -213,6 +238,7 @@ cache_put(const char *token, uint64_t h, uint64_t gen, const identity_token_info
         free(victim->token);
         victim->token = ms_strdup(token);
     }
+    slot_drop_bodies(victim);
     victim->hash = h;
     victim->gen = gen;
     victim->stored_us = now;
@@ -229,6 +255,7 @@ cache_clear(void)
             cache_slot *s = &cache[i].slots[j];
             free(s->token);
             free(s->info);
+            slot_drop_bodies(s);
             memset(s, 0, sizeof(*s));
         }
         pthread_mutex_unlock(&cache[i].lock);
@@ -428,6 +455,56 @@ identity_token_body(const identity_token_info *info, bool with_catalog)
         json_object_set_new(tok, "application_credential", ac);
     }
     return json_pack("{s:o}", "token", tok);
+}
+
+char *
+identity_token_body_text(const char *token, const identity_token_info *info, bool catalog,
+                         size_t *len)
+{
+    pthread_once(&cache_once, cache_init);
+    uint64_t h = fnv1a(token);
+    cache_stripe *st = &cache[h % TOKEN_CACHE_STRIPES];
+    int k = catalog ? 1 : 0;
+    unsigned cgen = identity_catalog_generation();
+    uint64_t gen = identity_revoke_generation(), now = ms_now_us();
+    int64_t now_s = ms_time();
+    char *text = NULL;
+    pthread_mutex_lock(&st->lock);
+    cache_slot *s = stripe_find(st, h, token);
+    if (s && s->body[k] && (!catalog || s->body_cat_gen == cgen) &&
+        slot_fresh(s, gen, now, now_s) && memcmp(s->info, info, sizeof(*info)) == 0) {
+        text = ms_malloc(s->body_len[k] + 1);
+        memcpy(text, s->body[k], s->body_len[k] + 1);
+        *len = s->body_len[k];
+    }
+    pthread_mutex_unlock(&st->lock);
+    if (text)
+        return text;
+
+    json_t *body = identity_token_body(info, catalog);
+    /* A catalog that could not be read renders as []: do not keep that. */
+    bool keep = !catalog ||
+                json_array_size(json_object_get(json_object_get(body, "token"), "catalog")) > 0;
+    text = json_dumps(body, JSON_COMPACT);
+    json_decref(body);
+    if (!text)
+        abort();   /* jansson fails only on allocation failure */
+    *len = strlen(text);
+    if (!keep)
+        return text;
+    pthread_mutex_lock(&st->lock);
+    s = stripe_find(st, h, token);
+    /* Only next to the very validation it was rendered from. */
+    if (s && slot_fresh(s, gen, now, now_s) && memcmp(s->info, info, sizeof(*info)) == 0) {
+        free(s->body[k]);
+        s->body[k] = ms_malloc(*len + 1);
+        memcpy(s->body[k], text, *len + 1);
+        s->body_len[k] = *len;
+        if (catalog)
+            s->body_cat_gen = cgen;
+    }
+    pthread_mutex_unlock(&st->lock);
+    return text;
 }
 
 /* ---- errors ---- */

@@ -105,6 +105,12 @@ int identity_token_check(const char *token, bool allow_expired, identity_token_i
 int identity_token_mint(identity_token *t, identity_token_info *info, char **token_out);
 /* The v3 token body {"token": {...}}. */
 json_t *identity_token_body(const identity_token_info *info, bool catalog);
+/* The same as compact JSON text (caller frees; length in *len), for a token
+ * identity_token_check() has just accepted: rendered once per validation
+ * cache entry and catalog generation, then copied, since services validate
+ * the same token over and over. */
+char *identity_token_body_text(const char *token, const identity_token_info *info,
+                               bool catalog, size_t *len);
 /* WWW-Authenticate value for a 401 (static buffer per thread). */
 const char *identity_www_authenticate(void);
 /* Answer 401 with Keystone's message (or msg) and WWW-Authenticate. */
@@ -147,6 +153,8 @@ int identity_db_revoke_prune(const char *before);
 json_t *identity_catalog_v3(const char *user_id, const char *project_id, int *rc);
 /* Bump when the catalog changes so cached renderings are dropped. */
 void identity_catalog_changed(void);
+/* The current catalog generation (renderings made under another are stale). */
+unsigned identity_catalog_generation(void);
 /* Idempotent helpers for bootstrap. */
 int identity_ensure_region(const char *id);
 int identity_ensure_service(const char *type, const char *name, char id_out[MS_ID_LEN]);

@@ -162,6 +162,8 @@ extern const ms_stream_ops image_upload_ops;
 extern const ms_stream_ops image_stage_ops;
 
 /* ---- the filesystem store (store.c) ---- */
+/* The store's id in /v2/info/stores and in an image's "stores". */
+#define IMAGE_STORE_ID "file"
 int image_store_init(char **err);
 /* Final path of an image's data (caller frees). */
 char *image_store_path(const char *id);

@@ -140,6 +140,9 @@ image_to_json(const image_t *img)
         json_object_set(o, "tags", img->tags);
     else
         json_object_set_new(o, "tags", json_array());
+    /* as a Glance with enabled backends: where the data is */
+    if (strcmp(img->status, "active") == 0 || strcmp(img->status, "deactivated") == 0)
+        json_object_set_new(o, "stores", json_string(IMAGE_STORE_ID));
     json_object_set_new(o, "self", json_sprintf("/v2/images/%s", img->id));
     json_object_set_new(o, "file", json_sprintf("/v2/images/%s/file", img->id));
     json_object_set_new(o, "schema", json_string("/v2/schemas/image"));
@@ -530,22 +533,20 @@ parse_dir(ms_response *resp, const char *d, size_t len, bool *desc)
     return 400;
 }
 
-/* "op:value" as Glance's split_filter_op: no known prefix means "eq". */
+/* "op:value" as Glance's split_filter_op: the text before the first colon
+ * is the operator, unless the whole value is an ISO 8601 time; no colon
+ * means "eq". An unknown operator is kept (truncated) so the caller can
+ * refuse it with Glance's message. */
 static const char *
-split_op(const char *v, char op[8])
+split_op(const char *v, char op[16])
 {
-    static const char *const ops[] = {"eq", "neq", "gt", "gte", "lt", "lte", "in", NULL};
     const char *colon = strchr(v, ':');
-    if (colon && colon - v < 4) {
-        char p[8];
-        snprintf(p, sizeof(p), "%.*s", (int)(colon - v), v);
-        if (in_list(ops, p)) {
-            snprintf(op, 8, "%s", p);
-            return colon + 1;
-        }
+    if (!colon || ms_time_parse(v) >= 0) {
+        snprintf(op, 16, "eq");
+        return v;
     }
-    snprintf(op, 8, "eq");
-    return v;
+    snprintf(op, 16, "%.*s", (int)(colon - v < 15 ? colon - v : 15), v);
+    return colon + 1;
 }
 
 static const char *
@@ -611,8 +612,10 @@ add_filter(ms_response *resp, image_query *q, strpool *pool, const char *key,
         {"os_hash_algo", "i.os_hash_algo"},
         {"min_disk", "i.min_disk"},
         {"min_ram", "i.min_ram"},
+        {"size", "i.size"},
+        {"virtual_size", "i.virtual_size"},
     };
-    char op[8];
+    char op[16];
     for (size_t i = 0; i < MS_ARRAY_LEN(str_cols); i++) {
         if (strcmp(key, str_cols[i].key) != 0)
             continue;

@@ -29,10 +29,11 @@ int
 image_info_stores(ms_request *req, ms_response *resp)
 {
     (void)req;
-    /* Glance answers 404 here unless multiple stores are enabled; we have
-     * one filesystem store and describe it, which clients accept. */
-    json_t *body = json_pack("{s:[{s:s,s:s,s:b}]}", "stores", "id", "file", "description",
-                             "Local filesystem store", "default", 1);
+    /* Glance answers 404 here unless multiple stores are enabled; we answer
+     * as a Glance with one enabled backend, "file" (the default is the
+     * string "true" there), and images with data name it in "stores". */
+    json_t *body = json_pack("{s:[{s:s,s:s,s:s}]}", "stores", "id", IMAGE_STORE_ID,
+                             "description", "Local filesystem store", "default", "true");
     ms_resp_json(resp, 200, body);
     return 0;
 }

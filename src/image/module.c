@@ -15,6 +15,7 @@ static const ms_route image_routes[] = {
     R(GET_HEAD, "/", image_versions, MS_POL_PUBLIC, "versions"),
     R(GET_HEAD, "/versions", image_versions_explicit, MS_POL_PUBLIC, "versions"),
     R(GET_HEAD, "/v2", image_versions, MS_POL_PUBLIC, "versions"),
+    R(GET_HEAD, "/v2/", image_versions, MS_POL_PUBLIC, "versions"),
 
     R(GET_HEAD, "/v2/schemas/image", image_schema_image, MS_POL_ANY, "schema_image"),
     R(GET_HEAD, "/v2/schemas/images", image_schema_images, MS_POL_ANY, "schema_images"),
@@ -106,4 +107,5 @@ const ms_module image_module = {
     .migrations = image_migrations,
     .init = image_init,
     .catalog_path = "",
+    .keep_trailing_slash = true,
 };

@@ -19,4 +19,5 @@ const ms_module network_module = {
     .routes = network_routes,
     .nroutes = MS_ARRAY_LEN(network_routes),
     .catalog_path = "",
+    .no_catalog = true,   /* until the Neutron API is served */
 };

@@ -13,6 +13,7 @@ Fixtures (other test files depend on these names):
 """
 import json
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -39,6 +40,33 @@ SERVICE_PORTS = {
 }
 BUS_PORT = 5672
 HEALTH_URL = "http://127.0.0.1:5000/healthcheck"
+
+# What AddressSanitizer, LeakSanitizer and UndefinedBehaviorSanitizer print
+# (in the daemon's log, which holds its stderr, or in a tool's output). Some
+# of these do not end the process (leaks are reported at exit, after the
+# tests looked), so the harness looks for them after every test.
+SANITIZER_RE = re.compile(
+    r"ERROR: (AddressSanitizer|LeakSanitizer|UndefinedBehaviorSanitizer)|"
+    r"runtime error: |WARNING: (AddressSanitizer|ThreadSanitizer)")
+
+
+def sanitizer_report(text):
+    """The sanitizer report in text (from its first line on, shortened), or
+    None when there is none."""
+    m = SANITIZER_RE.search(text or "")
+    if not m:
+        return None
+    start = text.rfind("\n", 0, m.start()) + 1
+    return text[start:start + 6000]
+
+
+def _sigterm_to_keyboard_interrupt(signum, frame):
+    # run.sh forwards SIGTERM (ctest's timeout, ^C) to pytest; as an
+    # interrupt, the fixtures still stop the daemon, RabbitMQ and MariaDB.
+    raise KeyboardInterrupt("SIGTERM")
+
+
+signal.signal(signal.SIGTERM, _sigterm_to_keyboard_interrupt)
 
 
 def _clean_env():
@@ -85,6 +113,7 @@ class Stack:
         self.start_seconds = None
         self.db_up = False
         self.bus_up = False
+        self.log_checked = 0    # daemon log offset already searched for sanitizer reports
         for d in (self.state_dir, self.svc_dir):
             os.makedirs(d, exist_ok=True)
         # Helpers the daemon spawns may drop privileges; let them reach the dir.
@@ -96,6 +125,9 @@ class Stack:
     def _run(cmd, check=True, timeout=300, **kw):
         p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
                            env=kw.pop("env", _clean_env()), **kw)
+        report = sanitizer_report(p.stdout + p.stderr)
+        if report:
+            raise StackError("sanitizer report from %s:\n%s" % (" ".join(cmd), report))
         if check and p.returncode != 0:
             raise StackError("%s failed (exit %d):\n%s%s" % (
                 " ".join(cmd), p.returncode, p.stdout, p.stderr))
@@ -242,6 +274,16 @@ class Stack:
         except FileNotFoundError:
             return ""
 
+    def check_sanitizers(self):
+        """Raise StackError if the daemon's log got a sanitizer report since
+        the last check."""
+        size = self.log_size()
+        text = self.daemon_log(self.log_checked)
+        self.log_checked = size
+        report = sanitizer_report(text)
+        if report:
+            raise StackError("sanitizer report in the monostackd log:\n" + report)
+
     def log_size(self):
         try:
             return os.path.getsize(self.log_path)
@@ -308,7 +350,7 @@ class Stack:
 
     def close(self):
         errors = []
-        for step in (self.stop_daemon, self.stop_bus, self.stop_db):
+        for step in (self.stop_daemon, self.check_sanitizers, self.stop_bus, self.stop_db):
             try:
                 step()
             except Exception as e:  # keep tearing down the rest
@@ -320,6 +362,7 @@ class Stack:
 def stack():
     root = tempfile.mkdtemp(prefix="ms-func-")
     st = Stack(root)
+    errors = []
     try:
         st.start()
         print("\nstack: %s, daemon serving %.3f s after spawn, listeners %s" % (
@@ -333,6 +376,10 @@ def stack():
             print("stack state kept in %s" % root)
         else:
             shutil.rmtree(root, ignore_errors=True)
+    # A sanitizer report at the daemon's final exit (leaks) fails the run.
+    reports = [e for e in errors if "sanitizer report" in e]
+    if reports:
+        pytest.fail("\n".join(reports))
 
 
 @pytest.fixture(autouse=True)
@@ -348,8 +395,13 @@ def _healthy_stack(request):
     if st.proc is not None and st.proc.poll() is not None:
         rc = st.proc.returncode
         st.proc = None
+        st.log_checked = st.log_size()
         pytest.fail("monostackd died during this test (exit status %d); log tail:\n%s"
                     % (rc, st.daemon_log()[-4000:]))
+    try:
+        st.check_sanitizers()
+    except StackError as e:
+        pytest.fail(str(e))
 
 
 class OscError(AssertionError):

@@ -39,17 +39,39 @@ cleanup() {
     fi
     ip netns del "$NS" 2>/dev/null
 }
+child=
+# pytest runs in the background and is waited for, so that a signal (ctest's
+# timeout, ^C) is handled at once: pytest gets SIGTERM, which conftest.py turns
+# into KeyboardInterrupt so the fixtures tear the stack down; whatever is left
+# in the namespace is killed by cleanup.
+on_signal() {
+    if [ -n "$child" ]; then
+        kill -TERM "$child" 2>/dev/null
+        for _ in $(seq 1 30); do
+            kill -0 "$child" 2>/dev/null || break
+            sleep 1
+        done
+    fi
+    exit 130
+}
 trap cleanup EXIT
-trap 'exit 130' INT TERM
+trap on_signal INT TERM
 
 ip netns add "$NS" || exit 2
 ip netns exec "$NS" ip link set lo up || exit 2
+
+# Sanitizer builds: the same settings as scripts/test.sh unless given.
+export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=0:detect_leaks=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 
 cd "$SRC_DIR" || exit 2
 ip netns exec "$NS" env -u http_proxy -u https_proxy -u HTTP_PROXY -u HTTPS_PROXY \
     -u no_proxy -u NO_PROXY -u OS_CLOUD \
     MS_BUILD_DIR="$BUILD_DIR" MS_SOURCE_DIR="$SRC_DIR" MS_NETNS="$NS" \
     PYTHONDONTWRITEBYTECODE=1 \
-    /usr/bin/python3 -m pytest -v -p no:cacheprovider -rfEs tests/functional "$@"
+    /usr/bin/python3 -m pytest -v -p no:cacheprovider -rfEs tests/functional "$@" &
+child=$!
+wait "$child"
 rc=$?
+child=
 exit $rc

@@ -226,3 +226,109 @@ def test_member_isolation(compute, osc, image_id, admin_token):
     p = osc("server", "show", sid, env=env, check=False)   # another project's server
     assert p.returncode != 0 and "404" in (p.stderr + p.stdout) or "No server" in p.stderr
     nova(admin_token, "DELETE", "/v2.1/servers/%s" % sid)
+
+
+def _wait_server(osc, sid, want, tries=300):
+    st = None
+    for _ in range(tries):
+        st = osc("server", "show", sid, "-f", "json")
+        if st["status"] == want and not st.get("OS-EXT-STS:task_state"):
+            return st
+        assert st["status"] != "ERROR" or want == "ERROR", st
+        time.sleep(0.1)
+    raise AssertionError("server did not reach %s (is %s)" % (want, st and st["status"]))
+
+
+def test_rebuild_resize_snapshot(compute, osc, image_id, admin_token):
+    s = osc("server", "create", "--flavor", "m1.tiny", "--image", image_id, "--wait", "vm2",
+            "-f", "json", timeout=120)
+    sid = s["id"]
+    # rebuild: back to ACTIVE on the image, with the action recorded
+    osc("server", "rebuild", "--image", image_id, "--wait", sid, timeout=120)
+    show = _wait_server(osc, sid, "ACTIVE")
+    assert image_id in str(show["image"])
+    # the CLI checks the image itself; the API answers 400 for a missing one
+    r = nova(admin_token, "POST", "/v2.1/servers/%s/action" % sid,
+             json={"rebuild": {"imageRef": str(uuid.uuid4())}})
+    assert r.status_code == 400 and "Cannot find image for rebuild" in r.text
+    r = nova(admin_token, "POST", "/v2.1/servers/%s/action" % sid,
+             json={"rebuild": {"imageRef": image_id, "bogus": 1}})
+    assert r.status_code == 400
+
+    # resize + confirm
+    p = osc("server", "resize", "--flavor", "m1.tiny", sid, check=False)
+    assert p.returncode != 0 and "400" in p.stderr            # same flavor
+    p = osc("server", "resize", "confirm", sid, check=False)
+    assert p.returncode != 0 and "409" in p.stderr            # not resized
+    osc("server", "resize", "--flavor", "m1.small", sid)
+    show = _wait_server(osc, sid, "VERIFY_RESIZE")
+    assert "m1.small" in str(show["flavor"])
+    osc("server", "resize", "confirm", sid)
+    show = _wait_server(osc, sid, "ACTIVE")
+    assert "m1.small" in str(show["flavor"])
+
+    # resize + revert goes back to the old flavor
+    osc("server", "resize", "--flavor", "m1.medium", sid)
+    _wait_server(osc, sid, "VERIFY_RESIZE")
+    osc("server", "resize", "revert", sid)
+    show = _wait_server(osc, sid, "ACTIVE")
+    assert "m1.small" in str(show["flavor"]) and "m1.medium" not in str(show["flavor"])
+
+    # a stopped server resizes and stays stopped
+    osc("server", "stop", sid)
+    _wait_server(osc, sid, "SHUTOFF")
+    osc("server", "resize", "--flavor", "m1.medium", sid)
+    _wait_server(osc, sid, "VERIFY_RESIZE")
+    osc("server", "resize", "confirm", sid)
+    _wait_server(osc, sid, "SHUTOFF")
+    osc("server", "start", sid)
+    _wait_server(osc, sid, "ACTIVE")
+
+    # createImage: a snapshot image that becomes active in the image service
+    osc("server", "image", "create", "--name", "vm2-snap", "--wait", sid, timeout=120)
+    img = osc("image", "show", "vm2-snap", "-f", "json")
+    assert img["status"] == "active"
+    assert "snapshot" in str(img.get("properties"))
+    _wait_server(osc, sid, "ACTIVE")
+    r = nova(admin_token, "POST", "/v2.1/servers/%s/action" % sid,
+             json={"createImage": {}})
+    assert r.status_code == 400
+
+    # console output (raw API, with length) and os-resetState
+    r = nova(admin_token, "POST", "/v2.1/servers/%s/action" % sid,
+             json={"os-getConsoleOutput": {"length": 5}})
+    assert r.status_code == 200 and "output" in r.json()
+    osc("server", "set", "--state", "error", sid)
+    assert osc("server", "show", sid, "-f", "json")["status"] == "ERROR"
+    osc("server", "set", "--state", "active", sid)
+    assert osc("server", "show", sid, "-f", "json")["status"] == "ACTIVE"
+    r = nova(admin_token, "POST", "/v2.1/servers/%s/action" % sid,
+             json={"os-resetState": {"state": "deleted"}})
+    assert r.status_code == 400
+
+    actions = {e["Action"] for e in osc("server", "event", "list", sid, "-f", "json")}
+    assert {"rebuild", "resize", "confirmResize", "revertResize", "createImage"} <= actions
+    osc("server", "delete", "--wait", sid, timeout=120)
+    osc("image", "delete", "vm2-snap")
+
+
+def test_lock_and_member_actions(compute, osc, image_id, admin_token):
+    pw = "Member-pass-2"
+    osc("project", "create", "--domain", "default", "demo-l", check=False)
+    osc("user", "create", "--domain", "default", "--password", pw, "demo-lu", check=False)
+    osc("role", "add", "--project", "demo-l", "--user", "demo-lu", "member")
+    env = compute.env(user="demo-lu", password=pw, project="demo-l")
+    s = osc("server", "create", "--flavor", "m1.tiny", "--image", image_id, "--wait", "vm3",
+            "-f", "json", env=env, timeout=120)
+    sid = s["id"]
+    osc("server", "lock", sid, env=env)
+    p = osc("server", "stop", sid, env=env, check=False)
+    assert p.returncode != 0 and "409" in p.stderr             # locked
+    osc("server", "unlock", sid, env=env)
+    osc("server", "stop", sid, env=env)
+    _wait_server(osc, sid, "SHUTOFF")
+    p = osc("server", "set", "--state", "error", sid, env=env, check=False)
+    assert p.returncode != 0 and "403" in p.stderr             # admin action by a member
+    p = osc("server", "resize", "confirm", sid, env=env, check=False)
+    assert p.returncode != 0 and "409" in p.stderr
+    osc("server", "delete", "--wait", sid, env=env, timeout=120)

@@ -10,6 +10,9 @@ import tempfile
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "functional"))
 from conftest import Stack  # noqa: E402
 
+DEFAULT_EXCLUDE = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                               "identity-exclude.txt")
+
 CONF = """[DEFAULT]
 log_file = tempest.log
 
@@ -53,7 +56,10 @@ horizon = false
 region = RegionOne
 endpoint_type = public
 container_formats = bare,ovf,ami,ari,aki,ova
-disk_formats = qcow2,raw,vmdk,vhd,vhdx,iso,ami,ari,aki
+# tempest uploads random bytes as disk_formats[0] and as the first six
+# formats: list only those whose content monostack does not inspect
+# (it refuses data that does not match an inspected disk_format)
+disk_formats = raw,ami,ari,aki,ploop
 
 [image-feature-enabled]
 api_v2 = true
@@ -97,15 +103,25 @@ def main():
     stack.start()
     try:
         ws = os.path.join(root, "tempest")
-        subprocess.run(["tempest", "init", ws], check=True, capture_output=True)
+        # a private workspace file: concurrent runs must not clash on the
+        # global ~/.tempest/workspace.yaml name "tempest"
+        subprocess.run(["tempest", "init", "--workspace-path",
+                        os.path.join(root, "workspace.yaml"), ws],
+                       check=True, capture_output=True)
         with open(os.path.join(ws, "etc", "tempest.conf"), "w") as f:
             f.write(CONF.format(password=stack.admin_password,
                                 image=str("image" in stack.urls).lower(),
                                 compute=str("compute" in stack.urls).lower()))
         regex = "|".join("(%s)" % r for r in regexes)
+        cmd = ["tempest", "run", "--concurrency", "2", "--regex", regex]
+        # APIs monostack does not serve are excluded by a reviewed list
+        # (MS_TEMPEST_EXCLUDE= runs everything, or names another list).
+        exclude = os.environ.get("MS_TEMPEST_EXCLUDE", DEFAULT_EXCLUDE)
+        if exclude:
+            cmd += ["--exclude-list", os.path.abspath(exclude)]
+            print("excluding the tests listed in", exclude)
         with open(log_path, "w") as log:
-            rc = subprocess.run(["tempest", "run", "--concurrency", "2", "--regex", regex],
-                                cwd=ws, stdout=log, stderr=subprocess.STDOUT).returncode
+            rc = subprocess.run(cmd, cwd=ws, stdout=log, stderr=subprocess.STDOUT).returncode
         with open(log_path) as log:
             lines = log.read().splitlines()
         # tempest ends with "Totals" and "Worker Balance" blocks

@@ -25,6 +25,11 @@ test_status(void **state)
         {"paused", NULL, "PAUSED"},           {"suspended", NULL, "SUSPENDED"},
         {"error", NULL, "ERROR"},             {"deleted", NULL, "DELETED"},
         {"resized", NULL, "VERIFY_RESIZE"},   {"shelved_offloaded", NULL, "SHELVED_OFFLOADED"},
+        {"resized", "resize_reverting", "REVERT_RESIZE"},
+        {"resized", "resize_confirming", "VERIFY_RESIZE"},
+        {"stopped", "resize_prep", "RESIZE"}, {"stopped", "rebuilding", "REBUILD"},
+        {"active", "resize_finish", "RESIZE"}, {"active", "image_snapshot", "ACTIVE"},
+        {"error", "rebuilding", "REBUILD"},   {"stopped", "image_uploading", "SHUTOFF"},
     };
     for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
         assert_string_equal(compute_server_status(t[i][0], t[i][1]), t[i][2]);

@@ -507,7 +507,7 @@ test_metrics(void **state)
     (void)state;
     reply r = request("GET", "/metrics", NULL, NULL);
     assert_int_equal(r.status, 200);
-    assert_non_null(strstr(r.body, "monostack_requests_total{service=\"compute\",route=\"compute:echo\",code=\"2xx\"}"));
+    assert_non_null(strstr(r.body, "monostack_requests_total{service=\"compute\",route=\"echo\",code=\"2xx\"}"));
     assert_non_null(strstr(r.body, "monostack_request_duration_seconds_bucket"));
     reply_free(&r);
 }
