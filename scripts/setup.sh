@@ -18,6 +18,8 @@ PACKAGES=(
     mariadb-server mariadb-client rabbitmq-server amqp-tools
     libvirt-daemon-system libvirt-clients qemu-system-x86 qemu-utils qemu-block-extra
     lvm2 tgt dnsmasq-base iptables iproute2
+    # guest image build (scripts/build-guest-image.sh) for the e2e tier
+    busybox-static extlinux syslinux-common e2fsprogs fdisk cpio openssl
     # test clients and tools
     python3-openstackclient python3-openstacksdk python3-pytest python3-requests
     wrk nginx-light curl procps

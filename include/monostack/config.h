@@ -66,6 +66,8 @@ typedef struct {
     int reserved_host_memory_mb;
     int quota_instances, quota_cores, quota_ram, quota_key_pairs;
     int quota_metadata_items, quota_server_groups, quota_server_group_members;
+    int shelved_offload_time;        /* seconds; 0 = at once, -1 = never */
+    char *novncproxy_base_url;
     /* [libvirt] */
     char *libvirt_uri;
     char *virt_type;

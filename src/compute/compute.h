@@ -269,6 +269,8 @@ typedef struct {
     int64_t created_at, updated_at, deleted_at;
     bool deleted;
     json_t *metadata;                    /* object (owned), filled by get/list */
+    char server_group[37];               /* create only: join this group ("" none) */
+    char shelved_image_id[37];           /* the image a shelved server is kept in */
 } compute_instance;
 
 void compute_instance_clear(compute_instance *i);
@@ -317,6 +319,11 @@ json_t *compute_flavor_snapshot(const char *flavorid, const char *name, int memo
 int compute_instance_db_set_flavor(const char *uuid, const json_t *flavor, const json_t *old);
 /* The flavor saved by a resize (new reference); -ENOENT when none. */
 int compute_instance_db_old_flavor(const char *uuid, json_t **out);
+/* Shelve: remember the image holding the disk (NULL clears it); offloaded
+ * also clears host and node. */
+int compute_instance_db_set_shelved(const char *uuid, const char *image_id, bool offloaded);
+/* Put an (offloaded) instance on a host. */
+int compute_instance_db_place(const char *uuid, const char *host);
 /* Live instances on a host (for power sync); caller frees. */
 int compute_instance_db_on_host(const char *host, compute_instance **out, size_t *n);
 
@@ -365,6 +372,37 @@ int compute_server_metadata_put(ms_request *req, ms_response *resp);
 int compute_server_metadata_delete(ms_request *req, ms_response *resp);
 int compute_server_actions_list(ms_request *req, ms_response *resp);
 int compute_server_action_show(ms_request *req, ms_response *resp);
+
+/* ---- server groups (servergroups.c, servergroups_db.c) ---- */
+typedef struct {
+    long long id;
+    char uuid[37];
+    char name[256];
+    char project_id[MS_ID_LEN], user_id[MS_ID_LEN];
+    char policy[32];
+    json_t *members;                     /* array of live instance uuids (owned) */
+} compute_server_group;
+
+void compute_server_group_clear(compute_server_group *g);
+/* Insert under the project's lock; -EDQUOT when limit (>= 0) is reached. */
+int compute_server_group_db_create(compute_server_group *g, long long limit);
+/* project NULL: any project. -ENOENT. */
+int compute_server_group_db_get(const char *uuid, const char *project,
+                                compute_server_group *out);
+int compute_server_group_db_list(const char *project, long long offset, long long limit,
+                                 compute_server_group **out, size_t *n);
+int compute_server_group_db_delete(const char *uuid);
+int compute_server_group_db_members_count(const char *group_uuid, long long *n);
+int compute_server_group_db_add_member(const char *group_uuid, const char *instance_uuid);
+/* The policy of the instance's group and the hosts its other live members
+ * are on (new array); -ENOENT when the instance is in no group. */
+int compute_server_group_db_placement(const char *instance_uuid, char policy[32],
+                                      json_t **hosts);
+
+int compute_server_group_list(ms_request *req, ms_response *resp);
+int compute_server_group_create(ms_request *req, ms_response *resp);
+int compute_server_group_show(ms_request *req, ms_response *resp);
+int compute_server_group_delete(ms_request *req, ms_response *resp);
 
 /* ---- the compute manager: task handlers and periodic jobs (manager.c) ---- */
 extern const ms_task_handler compute_task_handlers[];

@@ -61,18 +61,43 @@ task_request_id(const ms_task *t)
 
 /* ---- scheduling ---- */
 
-/* Pick a host with room for the instance (allocation ratios applied);
+static bool
+host_in(const json_t *hosts, const char *host)
+{
+    size_t k;
+    json_t *v;
+    json_array_foreach(hosts, k, v) {
+        if (!strcmp(json_string_value(v), host))
+            return true;
+    }
+    return false;
+}
+
+/* Pick a host with room for the instance (allocation ratios applied) that
+ * its server group's policy allows (Nova's ServerGroup(Anti)AffinityFilter;
+ * the soft policies only weigh, as its ServerGroupSoft*Weighers do);
  * host_out empty when none fits. */
 static int
 schedule(const compute_instance *i, char host_out[256])
 {
     host_out[0] = '\0';
+    char policy[32] = "";
+    json_t *members = NULL;
+    int rc = compute_server_group_db_placement(i->uuid, policy, &members);
+    if (rc < 0 && rc != -ENOENT)
+        return rc;
     compute_node_row *nodes = NULL;
     size_t n = 0;
-    int rc = compute_node_db_list(&nodes, &n);
-    if (rc < 0)
+    rc = compute_node_db_list(&nodes, &n);
+    if (rc < 0) {
+        json_decref(members);
         return rc;
+    }
+    bool hard_aff = !strcmp(policy, "affinity"), hard_anti = !strcmp(policy, "anti-affinity");
+    bool soft_aff = !strcmp(policy, "soft-affinity");
+    bool soft_anti = !strcmp(policy, "soft-anti-affinity");
     double best = -1;
+    int best_group = -1;   /* soft policies: 1 when the host suits the group */
     for (size_t k = 0; k < n; k++) {
         const compute_node_row *c = &nodes[k];
         double vcpu_free = c->vcpus * ms_conf.cpu_allocation_ratio - (double)c->vcpus_used;
@@ -83,13 +108,21 @@ schedule(const compute_instance *i, char host_out[256])
         if (vcpu_free < i->vcpus || ram_free < i->memory_mb ||
             disk_free < i->root_gb + i->ephemeral_gb)
             continue;
-        /* Spread by free RAM, as Nova's default RAM weigher does. */
-        if (ram_free > best) {
+        bool with_members = members && host_in(members, c->host);
+        bool has_members = members && json_array_size(members) > 0;
+        if ((hard_aff && has_members && !with_members) || (hard_anti && with_members))
+            continue;
+        /* The soft group weigher first, then spread by free RAM, as Nova's
+         * default RAM weigher does. */
+        int g = soft_aff ? with_members : soft_anti ? !with_members : 0;
+        if (g > best_group || (g == best_group && ram_free > best)) {
             best = ram_free;
+            best_group = g;
             snprintf(host_out, 256, "%s", c->host);
         }
     }
     free(nodes);
+    json_decref(members);
     return 0;
 }
 

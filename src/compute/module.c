@@ -58,6 +58,11 @@ static const ms_route compute_base_routes[] = {
     R(GET_HEAD, V21 "/os-simple-tenant-usage", compute_usage_list, MS_POL_ADMIN, "os-simple-tenant-usage:list"),
     R(GET_HEAD, V21 "/os-simple-tenant-usage/{tenant_id}", compute_usage_show, MS_POL_READER, "os-simple-tenant-usage:show"),
 
+    R(GET_HEAD, V21 "/os-server-groups", compute_server_group_list, MS_POL_READER, "os-server-groups:index"),
+    R(MS_POST, V21 "/os-server-groups", compute_server_group_create, MS_POL_MEMBER, "os-server-groups:create"),
+    R(GET_HEAD, V21 "/os-server-groups/{group_id}", compute_server_group_show, MS_POL_READER, "os-server-groups:show"),
+    R(MS_DELETE, V21 "/os-server-groups/{group_id}", compute_server_group_delete, MS_POL_MEMBER, "os-server-groups:delete"),
+
     R(GET_HEAD, V21 "/servers", compute_server_list, MS_POL_READER, "servers:index"),
     R(GET_HEAD, V21 "/servers/detail", compute_server_detail, MS_POL_READER, "servers:detail"),
     R(MS_POST, V21 "/servers", compute_server_create, MS_POL_MEMBER, "servers:create"),

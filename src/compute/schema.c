@@ -158,7 +158,14 @@ static const char *const compute_v1[] = {
     NULL,
 };
 
+/* Shelving keeps the server's disk as an image; the row remembers which. */
+static const char *const compute_v2[] = {
+    "ALTER TABLE compute_instances ADD COLUMN IF NOT EXISTS shelved_image_id CHAR(36)",
+    NULL,
+};
+
 const ms_migration compute_migrations[] = {
     {1, compute_v1},
+    {2, compute_v2},
     {0, NULL},
 };

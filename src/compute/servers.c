@@ -508,10 +508,43 @@ compute_server_create(ms_request *req, ms_response *resp)
         compute_bad_field(resp, "accessIPv4", a4, "is not a 'ipv4'");
         return 0;
     }
+    /* Scheduler hints: only "group" acts here (this is one cell). */
+    json_t *hints = json_object_get(body, "os:scheduler_hints");
+    if (!hints)
+        hints = json_object_get(body, "OS-SCH-HNT:scheduler_hints");
+    if (hints && !json_is_object(hints)) {
+        compute_bad_field(resp, "os:scheduler_hints", hints, "is not of type 'object'");
+        return 0;
+    }
+    json_t *group = hints ? json_object_get(hints, "group") : NULL;
+    if (group && (!json_is_string(group) || !ms_uuid_valid(json_string_value(group)))) {
+        char *repr = compute_json_repr(group);
+        char *reason = json_is_string(group) ? ms_asprintf("%s is not a 'uuid'", repr)
+                                             : ms_asprintf("%s is not of type 'string'", repr);
+        compute_bad_field(resp, "group", group, reason);
+        free(repr);
+        free(reason);
+        return 0;
+    }
     long long limits[Q_COUNT];
     int rc = compute_quota_limits(req->auth.project_id, limits);
     if (rc < 0)
         return rc;
+    char group_uuid[37] = "";
+    if (group) {
+        compute_server_group g;
+        rc = compute_server_group_db_get(json_string_value(group),
+                                         req->auth.is_admin ? NULL : req->auth.project_id, &g);
+        if (rc == -ENOENT) {
+            ms_resp_error(resp, 400, "Instance group %s could not be found.",
+                          json_string_value(group));
+            return 0;
+        }
+        if (rc < 0)
+            return rc;
+        snprintf(group_uuid, sizeof(group_uuid), "%s", g.uuid);
+        compute_server_group_clear(&g);
+    }
     json_t *meta = json_object_get(srv, "metadata");
     if (meta && !check_metadata(resp, meta, limits[Q_METADATA_ITEMS]))
         return 0;
@@ -634,6 +667,7 @@ compute_server_create(ms_request *req, ms_response *resp)
         i->launch_index = (int)x;
         i->created_at = i->updated_at = now;
         i->metadata = meta ? json_incref(meta) : json_object();
+        snprintf(i->server_group, sizeof(i->server_group), "%s", group_uuid);
     }
     compute_keypair_clear(&key);
     char msg[512];

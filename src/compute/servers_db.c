@@ -19,7 +19,7 @@
     " availability_zone, config_drive, access_ip_v4, access_ip_v6, progress, locked,"    \
     " locked_by, reservation_id, launch_index, fault_code, fault_message, fault_details," \
     " fault_created, launched_at, terminated_at, created_at, updated_at, deleted_at,"    \
-    " deleted"
+    " deleted, shelved_image_id"
 
 #define CPY(dst, i) snprintf((dst), sizeof(dst), "%s", ms_cell(r, row, (i)) ? ms_cell(r, row, (i)) : "")
 
@@ -81,6 +81,7 @@ inst_from_row(const ms_result *r, size_t row, compute_instance *i)
     i->updated_at = ms_cell_int(r, row, 39);
     i->deleted_at = ms_cell_int(r, row, 40);
     i->deleted = ms_cell_int(r, row, 41) != 0;
+    CPY(i->shelved_image_id, 42);
 }
 
 static int
@@ -152,6 +153,17 @@ compute_instance_db_create(compute_instance *insts, size_t n, const long long li
         rc = -EDQUOT;
         goto fail;
     }
+    if (f->server_group[0]) {
+        long long members = 0;
+        if ((rc = compute_server_group_db_members_count(f->server_group, &members)) < 0)
+            goto fail;
+        if (limits[Q_SERVER_GROUP_MEMBERS] >= 0 &&
+            members + (long long)n > limits[Q_SERVER_GROUP_MEMBERS]) {
+            snprintf(msg, msglen, "Quota exceeded, too many servers in group");
+            rc = -EDQUOT;
+            goto fail;
+        }
+    }
     for (size_t k = 0; k < n; k++) {
         compute_instance *i = &insts[k];
         rc = MS_DB_QUERY(
@@ -174,6 +186,12 @@ compute_instance_db_create(compute_instance *insts, size_t n, const long long li
             MS_P_STR(nz(i->access_ip_v6)), MS_P_STR(i->reservation_id),
             MS_P_INT(i->launch_index), MS_P_INT(i->created_at), MS_P_INT(i->updated_at));
         if (rc < 0)
+            goto fail;
+        if (i->server_group[0] &&
+            ((rc = compute_server_group_db_add_member(i->server_group, i->uuid)) < 0 ||
+             (rc = MS_DB_QUERY(NULL, "UPDATE compute_instances SET server_group = ?"
+                                     " WHERE uuid = ?",
+                               MS_P_STR(i->server_group), MS_P_STR(i->uuid))) < 0))
             goto fail;
         const char *key;
         json_t *v;
@@ -769,4 +787,26 @@ compute_instance_db_old_flavor(const char *uuid, json_t **out)
     if (rc == 0 && !*out)
         rc = -ENOENT;
     return rc;
+}
+
+/* ---- shelve ---- */
+
+int
+compute_instance_db_set_shelved(const char *uuid, const char *image_id, bool offloaded)
+{
+    return MS_DB_QUERY(NULL,
+                       "UPDATE compute_instances SET shelved_image_id = ?,"
+                       " host = IF(?, NULL, host), node = IF(?, NULL, node), updated_at = ?"
+                       " WHERE uuid = ? AND deleted = 0",
+                       MS_P_STR(image_id), MS_P_BOOL(offloaded), MS_P_BOOL(offloaded),
+                       MS_P_INT(compute_now()), MS_P_STR(uuid));
+}
+
+int
+compute_instance_db_place(const char *uuid, const char *host)
+{
+    return MS_DB_QUERY(NULL,
+                       "UPDATE compute_instances SET host = ?, node = ?, updated_at = ?"
+                       " WHERE uuid = ? AND deleted = 0",
+                       MS_P_STR(host), MS_P_STR(host), MS_P_INT(compute_now()), MS_P_STR(uuid));
 }

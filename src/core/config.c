@@ -102,6 +102,11 @@ const ms_option ms_options[] = {
         "Default server groups per project (-1: unlimited)."),
     INT("compute", "quota_server_group_members", "10", -1, INT_MAX, quota_server_group_members,
         "Default servers per server group (-1: unlimited)."),
+    INT("compute", "shelved_offload_time", "0", -1, INT_MAX, shelved_offload_time,
+        "Seconds a shelved server keeps its place on the host before it is offloaded "
+        "(0: offload at once, -1: never)."),
+    STR("compute", "novncproxy_base_url", "http://127.0.0.1:6080/vnc_auto.html",
+        novncproxy_base_url, "Base of the noVNC console URLs handed to clients."),
 
     SERVICE(volume, 8776),
     STR("volume", "driver", "lvm", volume_driver, "Volume driver."),

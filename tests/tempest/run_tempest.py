@@ -3,6 +3,7 @@ for what monostack serves, run tempest with the given regexes, print the
 summary and stop the stack. Called by tests/tempest/run.sh inside a network
 namespace."""
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -107,7 +108,7 @@ def main():
         # global ~/.tempest/workspace.yaml name "tempest"
         subprocess.run(["tempest", "init", "--workspace-path",
                         os.path.join(root, "workspace.yaml"), ws],
-                       check=True, capture_output=True)
+                       check=True, capture_output=True, cwd=root)
         with open(os.path.join(ws, "etc", "tempest.conf"), "w") as f:
             f.write(CONF.format(password=stack.admin_password,
                                 image=str("image" in stack.urls).lower(),
@@ -134,6 +135,10 @@ def main():
         return rc
     finally:
         stack.close()
+        if os.environ.get("MS_KEEP_STATE"):
+            print("stack and tempest workspace kept in", root)
+        else:
+            shutil.rmtree(root, ignore_errors=True)
 
 
 if __name__ == "__main__":
