@@ -22,7 +22,7 @@ PACKAGES=(
     busybox-static extlinux syslinux-common e2fsprogs fdisk cpio openssl
     # test clients and tools
     python3-openstackclient python3-openstacksdk python3-pytest python3-requests
-    wrk nginx-light curl procps
+    wrk nginx-light curl procps tempest
 )
 
 log() { printf 'setup: %s\n' "$*"; }

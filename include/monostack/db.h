@@ -71,6 +71,11 @@ int ms_db_query(ms_result **res, const char *sql, const ms_param *params, size_t
                 sizeof((const ms_param[]){__VA_ARGS__}) / sizeof(ms_param))
 #define MS_DB_QUERY0(res, sql) ms_db_query((res), (sql), NULL, 0)
 
+/* True when, since the previous call, this thread met a deadlock or lock
+ * wait timeout (the server rolled the transaction back) and made nothing
+ * durable: the work may then be run again from its start. Resets. */
+bool ms_db_retryable(void);
+
 /* Transactions on this thread's connection. Nesting is not supported. */
 int ms_db_begin(void);
 int ms_db_commit(void);

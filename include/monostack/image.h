@@ -47,5 +47,8 @@ int ms_image_snapshot_create(const ms_auth_ctx *ctx, const char *name,
 int ms_image_upload_file(const char *image_id, const char *path, char **err);
 /* Mark a snapshot that could not be taken (status killed is not listed). */
 int ms_image_kill(const char *image_id);
+/* Delete an image the service made (a shelved server's disk, once
+ * unshelved), data included; absent is fine. */
+int ms_image_delete(const char *image_id);
 
 #endif

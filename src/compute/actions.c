@@ -17,16 +17,20 @@ typedef struct {
     const char *vm_states[6];     /* allowed; empty = any */
     const char *task_state;       /* set while the worker runs */
     const char *task;             /* task type */
-    bool admin;
+    const char *admin_policy;     /* admin only: the Nova rule named in the 403 */
 } action_rule;
 
 static const action_rule rules[] = {
-    {"os-stop", "stop", {"active", "error"}, "powering-off", "power_off", false},
-    {"os-start", "start", {"stopped"}, "powering-on", "power_on", false},
-    {"pause", "pause", {"active"}, "pausing", "pause", false},
-    {"unpause", "unpause", {"paused"}, "unpausing", "unpause", false},
-    {"suspend", "suspend", {"active"}, "suspending", "suspend", false},
-    {"resume", "resume", {"suspended"}, "resuming", "resume", false},
+    {"os-stop", "stop", {"active", "error"}, "powering-off", "power_off", NULL},
+    {"os-start", "start", {"stopped"}, "powering-on", "power_on", NULL},
+    {"pause", "pause", {"active"}, "pausing", "pause", NULL},
+    {"unpause", "unpause", {"paused"}, "unpausing", "unpause", NULL},
+    {"suspend", "suspend", {"active"}, "suspending", "suspend", NULL},
+    {"resume", "resume", {"suspended"}, "resuming", "resume", NULL},
+    {"unrescue", "unrescue", {"rescued"}, "unrescuing", "unrescue", NULL},
+    {"shelveOffload", "shelveOffload", {"shelved"}, "shelving_offloading", "shelve_offload",
+     "os_compute_api:os-shelve:shelve_offload"},
+    {"unshelve", "unshelve", {"shelved", "shelved_offloaded"}, "unshelving", "unshelve", NULL},
 };
 
 static void
@@ -483,6 +487,135 @@ confirm_or_revert(ms_request *req, ms_response *resp, compute_instance *i, bool 
     return rc < 0 ? rc : 0;
 }
 
+/* shelve: the disk goes into a new snapshot image named "<name>-shelved"
+ * (created queued here, uploaded by the worker), then the server is
+ * shelved, and offloaded at once unless [compute] shelved_offload_time
+ * says otherwise (manager.c). */
+static int
+shelve(ms_request *req, ms_response *resp, compute_instance *i)
+{
+    static const char *const ok[6] = {"active", "stopped", "paused", "suspended"};
+    if (!state_allowed(ok, i->vm_state) || i->task_state[0]) {
+        invalid_state(resp, "shelve", i);
+        return 0;
+    }
+    json_t *props = json_pack("{s:s,s:s,s:s,s:s}", "instance_uuid", i->uuid, "image_type",
+                              "snapshot", "base_image_ref", i->image_ref, "user_id",
+                              req->auth.user_id);
+    char *name = ms_asprintf("%s-shelved", i->name);
+    char image_id[37];
+    int rc = ms_image_snapshot_create(&req->auth, name, "qcow2", "bare", props, image_id);
+    free(name);
+    json_decref(props);
+    if (rc < 0)
+        return rc;
+    json_t *extra = json_pack("{s:s}", "image_id", image_id);
+    rc = run_action_status(req, resp, i, "shelve", ok, "shelving", "shelve", extra, 202);
+    json_decref(extra);
+    if (rc <= 0)
+        ms_image_kill(image_id);
+    return rc < 0 ? rc : 0;
+}
+
+/* rescue: the server boots a fresh copy of its image (or rescue_image_ref)
+ * with its own disk attached second; 200 with the password, as Nova. */
+static int
+rescue(ms_request *req, ms_response *resp, compute_instance *i, json_t *arg)
+{
+    json_t *pass = NULL, *ref = NULL;
+    if (!json_is_null(arg)) {
+        if (!json_is_object(arg)) {
+            compute_bad_field(resp, "rescue", arg, "is not of type 'object', 'null'");
+            return 0;
+        }
+        static const char *const keys[] = {"adminPass", "rescue_image_ref", NULL};
+        if (!only_keys(resp, "rescue", arg, keys))
+            return 0;
+        pass = json_object_get(arg, "adminPass");
+        ref = json_object_get(arg, "rescue_image_ref");
+    }
+    if (pass && !json_is_string(pass)) {
+        compute_bad_field(resp, "adminPass", pass, "is not of type 'string'");
+        return 0;
+    }
+    if (ref && (!json_is_string(ref) || !ms_uuid_valid(json_string_value(ref)))) {
+        compute_bad_field(resp, "rescue_image_ref", ref, "is not a 'uuid'");
+        return 0;
+    }
+    static const char *const ok[6] = {"active", "stopped", "error"};
+    if (!state_allowed(ok, i->vm_state) || i->task_state[0]) {
+        invalid_state(resp, "rescue", i);
+        return 0;
+    }
+    if (ref) {
+        ms_image_info img;
+        int rc = ms_image_get(&req->auth, json_string_value(ref), &img);
+        if (rc == -ENOENT) {
+            ms_resp_error(resp, 400, "Requested rescue image '%s' is not supported",
+                          json_string_value(ref));
+            return 0;
+        }
+        if (rc < 0)
+            return rc;
+        ms_image_info_clear(&img);
+    }
+    json_t *extra = json_pack("{s:s}", "rescue_image_ref",
+                              ref ? json_string_value(ref) : i->image_ref);
+    int rc = run_action_status(req, resp, i, "rescue", ok, "rescuing", "rescue", extra, 0);
+    json_decref(extra);
+    if (rc <= 0)
+        return rc;
+    char pw[13];
+    compute_random_password(pw);
+    ms_resp_json(resp, 200,
+                 json_pack("{s:s}", "adminPass", pass ? json_string_value(pass) : pw));
+    return 0;
+}
+
+/* os-getVNCConsole (2.1-2.5): a noVNC URL under [compute]
+ * novncproxy_base_url carrying a one-off token, as Nova's access_url. */
+static int
+vnc_console(ms_request *req, ms_response *resp, compute_instance *i, json_t *arg)
+{
+    (void)req;
+    if (!json_is_object(arg)) {
+        compute_bad_field(resp, "os-getVNCConsole", arg, "is not of type 'object'");
+        return 0;
+    }
+    static const char *const keys[] = {"type", NULL};
+    if (!only_keys(resp, "os-getVNCConsole", arg, keys))
+        return 0;
+    json_t *type = json_object_get(arg, "type");
+    if (!type) {
+        ms_resp_error(resp, 400, "Invalid input for field/attribute os-getVNCConsole. Value: "
+                                 "{}. 'type' is a required property");
+        return 0;
+    }
+    const char *t = json_is_string(type) ? json_string_value(type) : "";
+    if (strcmp(t, "novnc") && strcmp(t, "xvpvnc")) {
+        compute_bad_field(resp, "type", type, "is not one of ['novnc', 'xvpvnc']");
+        return 0;
+    }
+    if (!i->host[0]) {
+        ms_resp_error(resp, 409, "Instance %s is not ready", i->uuid);
+        return 0;
+    }
+    if (!strcmp(i->task_state, "deleting") || !strcmp(i->task_state, "migrating")) {
+        invalid_state(resp, "get_vnc_console", i);
+        return 0;
+    }
+    if (strcmp(t, "novnc")) {
+        ms_resp_error(resp, 400, "Invalid console type %s", t);
+        return 0;
+    }
+    char token[33];
+    ms_uuid_hex(token);
+    char *url = ms_asprintf("%s?path=%%3Ftoken%%3D%s", ms_conf.novncproxy_base_url, token);
+    ms_resp_json(resp, 200, json_pack("{s:{s:s,s:s}}", "console", "type", t, "url", url));
+    free(url);
+    return 0;
+}
+
 int
 compute_server_action(ms_request *req, ms_response *resp)
 {
@@ -502,12 +635,17 @@ compute_server_action(ms_request *req, ms_response *resp)
         return rc == -ENOENT ? 0 : rc;
     bool admin = req->auth.is_admin;
     if (i.locked && !admin && strcmp(name, "lock") && strcmp(name, "unlock") &&
-        strcmp(name, "os-getConsoleOutput")) {
+        strcmp(name, "os-getConsoleOutput") && strcmp(name, "os-getVNCConsole")) {
         ms_resp_error(resp, 409, "Instance %s is locked", i.uuid);
         goto done;
     }
     for (size_t k = 0; k < MS_ARRAY_LEN(rules); k++) {
         if (!strcmp(rules[k].name, name)) {
+            if (rules[k].admin_policy && !admin) {
+                ms_resp_error(resp, 403, "Policy doesn't allow %s to be performed.",
+                              rules[k].admin_policy);
+                goto done;
+            }
             rc = run_action(req, resp, &i, rules[k].action, rules[k].vm_states,
                             rules[k].task_state, rules[k].task, NULL);
             goto done;
@@ -547,6 +685,14 @@ compute_server_action(ms_request *req, ms_response *resp)
         rc = rebuild(req, resp, &i, arg);
     } else if (!strcmp(name, "confirmResize") || !strcmp(name, "revertResize")) {
         rc = confirm_or_revert(req, resp, &i, !strcmp(name, "confirmResize"));
+    } else if (!strcmp(name, "shelve")) {
+        rc = shelve(req, resp, &i);
+    } else if (!strcmp(name, "rescue")) {
+        rc = rescue(req, resp, &i, arg);
+    } else if (!strcmp(name, "forceDelete")) {
+        rc = compute_server_delete_run(req, resp, &i, 202);
+    } else if (!strcmp(name, "os-getVNCConsole")) {
+        rc = vnc_console(req, resp, &i, arg);
     } else if (!strcmp(name, "os-getConsoleOutput")) {
         rc = console_output(req, resp, &i, arg);
     } else if (!strcmp(name, "os-resetState")) {

@@ -233,7 +233,7 @@ typedef struct {
     char flavor_name[256];
     int vcpus, memory_mb, root_gb, ephemeral_gb;
     int64_t launched_at, terminated_at;   /* 0 = null */
-    char vm_state[16];
+    char vm_state[20];
 } compute_usage_row;
 int compute_usage_db_rows(const char *project, int64_t start, int64_t end,
                           compute_usage_row **out, size_t *n);
@@ -363,6 +363,9 @@ int compute_server_show(ms_request *req, ms_response *resp);
 int compute_server_update(ms_request *req, ms_response *resp);
 int compute_server_delete(ms_request *req, ms_response *resp);
 int compute_server_action(ms_request *req, ms_response *resp);
+/* Delete (and forceDelete): lock check, "delete" action, task; answers status. */
+int compute_server_delete_run(ms_request *req, ms_response *resp, compute_instance *i,
+                              int status);
 int compute_server_ips(ms_request *req, ms_response *resp);
 int compute_server_metadata_list(ms_request *req, ms_response *resp);
 int compute_server_metadata_replace(ms_request *req, ms_response *resp);
@@ -403,6 +406,36 @@ int compute_server_group_list(ms_request *req, ms_response *resp);
 int compute_server_group_create(ms_request *req, ms_response *resp);
 int compute_server_group_show(ms_request *req, ms_response *resp);
 int compute_server_group_delete(ms_request *req, ms_response *resp);
+
+/* ---- host aggregates (aggregates.c, aggregates_db.c) ---- */
+typedef struct {
+    long long id;
+    char name[256];
+    char availability_zone[256];
+    bool has_az;
+    int64_t created_at, updated_at;      /* updated_at 0 = null */
+    json_t *hosts;                       /* array (owned) */
+    json_t *metadata;                    /* object (owned) */
+} compute_aggregate;
+
+void compute_aggregate_clear(compute_aggregate *a);
+int compute_aggregate_db_get(long long id, compute_aggregate *out);   /* -ENOENT */
+int compute_aggregate_db_list(compute_aggregate **out, size_t *n);
+int compute_aggregate_db_create(const char *name, const char *az, long long *id); /* -EEXIST */
+/* name NULL keeps it; set_az writes az (NULL clears). -EEXIST: name taken. */
+int compute_aggregate_db_update(long long id, const char *name, bool set_az, const char *az);
+int compute_aggregate_db_delete(long long id);
+/* Add or remove a host; changed false when it was already so. */
+int compute_aggregate_db_host(long long id, const char *host, bool add, bool *changed);
+/* value NULL deletes the key. */
+int compute_aggregate_db_meta_set(long long id, const char *key, const char *value);
+
+int compute_aggregate_list(ms_request *req, ms_response *resp);
+int compute_aggregate_create(ms_request *req, ms_response *resp);
+int compute_aggregate_show(ms_request *req, ms_response *resp);
+int compute_aggregate_update(ms_request *req, ms_response *resp);
+int compute_aggregate_delete(ms_request *req, ms_response *resp);
+int compute_aggregate_action(ms_request *req, ms_response *resp);
 
 /* ---- the compute manager: task handlers and periodic jobs (manager.c) ---- */
 extern const ms_task_handler compute_task_handlers[];

@@ -389,6 +389,8 @@ task_delete(const ms_task *t, char **err)
     ms_exec(argv, NULL, 60000, NULL);
     free(dir);
     rc = compute_instance_db_mark_deleted(i.uuid);
+    if (rc == 0 && i.shelved_image_id[0])
+        ms_image_delete(i.shelved_image_id);   /* Nova deletes the shelved image too */
     if (rc == 0) {
         compute_action_db_event(i.uuid, task_request_id(t), "compute_terminate_instance", true,
                                 NULL);
@@ -811,6 +813,320 @@ task_revert_resize(const ms_task *t, char **err)
     return 0;
 }
 
+/* ---- shelve, shelveOffload, unshelve ---- */
+
+/* Drop the domain and the local disk; the shelved image keeps the data.
+ * The server leaves its host (its resources are free for others). */
+static int
+offload(const compute_instance *i, char **ierr)
+{
+    int rc = virt_destroy(i->uuid, ierr);
+    if (rc < 0 && rc != -ENODEV)
+        return rc;
+    char *root = compute_instances_path();
+    char *dir = ms_asprintf("%s/%s", root, i->uuid);
+    free(root);
+    const char *argv[] = {"rm", "-rf", "--", dir, NULL};
+    rc = run_argv(argv, 60000, ierr, "Removing the instance directory");
+    free(dir);
+    if (rc == 0 && (rc = compute_instance_db_set_shelved(i->uuid, i->shelved_image_id,
+                                                         true)) == 0)
+        rc = compute_instance_db_set(i->uuid, "shelved_offloaded", NULL, VIRT_NOSTATE);
+    return rc;
+}
+
+/* Stop the guest, upload its disk into the image the API created, and
+ * mark it SHELVED; offloaded at once when [compute] shelved_offload_time
+ * is 0, as Nova does. On failure the server keeps its state and the image
+ * is killed. */
+static int
+task_shelve(const ms_task *t, char **err)
+{
+    (void)err;
+    compute_instance i;
+    int rc = compute_instance_db_get(t->resource_id, false, &i);
+    if (rc == -ENOENT)
+        return 0;
+    if (rc < 0)
+        return rc;
+    const char *image_id = ms_json_strval(t->payload, "image_id");
+    if (strcmp(i.task_state, "shelving") || !image_id) {
+        compute_instance_clear(&i);
+        return 0;
+    }
+    const char *rid = task_request_id(t);
+    const char *ev = "compute_shelve_instance";
+    compute_action_db_event(i.uuid, rid, ev, true, NULL);
+    char *ierr = NULL;
+    rc = virt_power_off(i.uuid, &ierr);
+    if (rc < 0 && actual_power(i.uuid, VIRT_NOSTATE) != VIRT_RUNNING)
+        rc = 0;   /* already off (or gone): nothing to stop */
+    free(ierr);
+    ierr = NULL;
+    compute_instance_db_transition(i.uuid, NULL, "shelving", NULL,
+                                   "shelving_image_pending_upload", -1);
+    char *disk = instance_file(i.uuid, "disk");
+    char *name = ms_asprintf("shelve-%s.qcow2", image_id);
+    char *tmp = instance_file(i.uuid, name);
+    free(name);
+    if (rc == 0) {
+        const char *argv[] = {"qemu-img", "convert", "-U", "-O", "qcow2", disk, tmp, NULL};
+        rc = run_argv(argv, 600000, &ierr, "qemu-img convert");
+    }
+    if (rc == 0) {
+        compute_instance_db_transition(i.uuid, NULL, "shelving_image_pending_upload", NULL,
+                                       "shelving_image_uploading", -1);
+        rc = ms_image_upload_file(image_id, tmp, &ierr);
+    }
+    unlink(tmp);
+    free(tmp);
+    free(disk);
+    if (rc < 0) {
+        ms_warn("Shelve failed. instance=%s image=%s error=\"%s\"", i.uuid, image_id,
+                ierr ? ierr : "?");
+        ms_image_kill(image_id);
+        compute_instance_db_set(i.uuid, NULL, NULL, actual_power(i.uuid, -1));
+        compute_action_db_event(i.uuid, rid, ev, false, "Error");
+        goto out;
+    }
+    snprintf(i.shelved_image_id, sizeof(i.shelved_image_id), "%s", image_id);
+    compute_instance_db_set_shelved(i.uuid, image_id, false);
+    if (ms_conf.shelved_offload_time == 0) {
+        compute_instance_db_set(i.uuid, NULL, "shelving_offloading", -1);
+        rc = offload(&i, &ierr);
+    } else {
+        rc = compute_instance_db_set(i.uuid, "shelved", NULL,
+                                     actual_power(i.uuid, VIRT_SHUTDOWN));
+    }
+    if (rc < 0)
+        action_fail(&i, rid, ev, 500, ierr ? ierr : "The server could not be offloaded.");
+    else
+        compute_action_db_event(i.uuid, rid, ev, false, "Success");
+out:
+    free(ierr);
+    compute_instance_clear(&i);
+    return 0;
+}
+
+static int
+task_shelve_offload(const ms_task *t, char **err)
+{
+    (void)err;
+    compute_instance i;
+    int rc = compute_instance_db_get(t->resource_id, false, &i);
+    if (rc == -ENOENT)
+        return 0;
+    if (rc < 0)
+        return rc;
+    if (strcmp(i.task_state, "shelving_offloading")) {
+        compute_instance_clear(&i);
+        return 0;
+    }
+    const char *rid = task_request_id(t);
+    const char *ev = "compute_shelve_offload_instance";
+    compute_action_db_event(i.uuid, rid, ev, true, NULL);
+    char *ierr = NULL;
+    if (offload(&i, &ierr) < 0)
+        action_fail(&i, rid, ev, 500, ierr ? ierr : "The server could not be offloaded.");
+    else
+        compute_action_db_event(i.uuid, rid, ev, false, "Success");
+    free(ierr);
+    compute_instance_clear(&i);
+    return 0;
+}
+
+/* A SHELVED server is started again where it is; an offloaded one is
+ * scheduled (its group's policy applies), gets a disk from the shelved
+ * image and boots. Either way the shelved image is then dropped, as Nova
+ * deletes it. No valid host leaves it SHELVED_OFFLOADED, as in Nova. */
+static int
+task_unshelve(const ms_task *t, char **err)
+{
+    (void)err;
+    compute_instance i;
+    int rc = compute_instance_db_get(t->resource_id, false, &i);
+    if (rc == -ENOENT)
+        return 0;
+    if (rc < 0)
+        return rc;
+    if (strcmp(i.task_state, "unshelving")) {
+        compute_instance_clear(&i);
+        return 0;
+    }
+    const char *rid = task_request_id(t);
+    const char *ev = "compute_unshelve_instance";
+    char *ierr = NULL;
+    if (!i.host[0]) {
+        char host[256];
+        if ((rc = schedule(&i, host)) < 0)
+            goto out;
+        if (!host[0]) {
+            ms_warn("No valid host found for unshelve. instance=%s", i.uuid);
+            compute_instance_db_set(i.uuid, NULL, NULL, -1);
+            goto out;
+        }
+        if ((rc = compute_instance_db_place(i.uuid, host)) < 0)
+            goto out;
+        if (strcmp(host, ms_conf.host)) {
+            long long tid;
+            if ((rc = ms_task_enqueue("compute", host, "unshelve", i.uuid, t->payload,
+                                      &tid)) == 0)
+                ms_task_publish("compute", host, tid);
+            goto out;
+        }
+        snprintf(i.host, sizeof(i.host), "%s", host);
+    }
+    compute_action_db_event(i.uuid, rid, ev, true, NULL);
+    if (!strcmp(i.vm_state, "shelved_offloaded")) {
+        compute_instance from = i;   /* shallow: the disk comes from the shelved image */
+        snprintf(from.image_ref, sizeof(from.image_ref), "%s", i.shelved_image_id);
+        int code = 500;
+        rc = create_disk(&from, true, &code, &ierr);
+        if (rc == -EAGAIN) {
+            free(ierr);
+            ierr = NULL;
+            compute_instance_db_set_shelved(i.uuid, i.shelved_image_id, true);
+            goto out;
+        }
+        if (rc == 0)
+            rc = define_domain(&i, true, &ierr);
+    } else {
+        rc = virt_power_on(i.uuid, &ierr);
+    }
+    if (rc < 0) {
+        action_fail(&i, rid, ev, 500, ierr ? ierr : "The server could not be unshelved.");
+        rc = 0;
+        goto out;
+    }
+    if (i.shelved_image_id[0])
+        ms_image_delete(i.shelved_image_id);
+    compute_instance_db_set_shelved(i.uuid, NULL, false);
+    compute_instance_db_set(i.uuid, "active", NULL, actual_power(i.uuid, VIRT_RUNNING));
+    compute_action_db_event(i.uuid, rid, ev, false, "Success");
+out:
+    free(ierr);
+    compute_instance_clear(&i);
+    return rc;
+}
+
+/* ---- rescue, unrescue ---- */
+
+/* The guest is redefined to boot a fresh overlay of the rescue image
+ * (disk.rescue) with its own disk attached as the second disk. */
+static int
+task_rescue(const ms_task *t, char **err)
+{
+    (void)err;
+    compute_instance i;
+    int rc = compute_instance_db_get(t->resource_id, false, &i);
+    if (rc == -ENOENT)
+        return 0;
+    if (rc < 0)
+        return rc;
+    if (strcmp(i.task_state, "rescuing")) {
+        compute_instance_clear(&i);
+        return 0;
+    }
+    const char *rid = task_request_id(t);
+    const char *ev = "compute_rescue_instance";
+    compute_action_db_event(i.uuid, rid, ev, true, NULL);
+    const char *image = ms_json_strval(t->payload, "rescue_image_ref");
+    compute_instance from = i;
+    if (image)
+        snprintf(from.image_ref, sizeof(from.image_ref), "%s", image);
+    ms_auth_ctx ctx = {.authenticated = true};
+    snprintf(ctx.project_id, sizeof(ctx.project_id), "%s", i.project_id);
+    ms_image_info img;
+    char *ierr = NULL;
+    char *base = NULL;
+    char *rdisk = instance_file(i.uuid, "disk.rescue");
+    char *disk = instance_file(i.uuid, "disk");
+    rc = ms_image_get_active(&ctx, from.image_ref, &img);
+    if (rc == 0 && img.path) {
+        rc = cache_image(&img, &base, &ierr);
+        unlink(rdisk);
+        if (rc == 0)
+            rc = make_overlay(base, img.disk_format[0] ? img.disk_format : "raw", rdisk,
+                              i.root_gb, &ierr);
+        ms_image_info_clear(&img);
+    } else {
+        if (rc == 0)
+            ms_image_info_clear(&img);
+        ierr = ms_asprintf("Image %s could not be found.", from.image_ref);
+        rc = -ENOENT;
+    }
+    if (rc == 0 && (rc = virt_destroy(i.uuid, &ierr)) == -ENODEV)
+        rc = 0;
+    if (rc == 0) {
+        free(ierr);
+        ierr = NULL;
+        char *log = instance_file(i.uuid, "console.log");
+        char name[32];
+        snprintf(name, sizeof(name), "instance-%08llx", i.id);
+        virt_domain_spec spec = {
+            .uuid = i.uuid, .name = name, .virt_type = virt_type(), .vcpus = i.vcpus,
+            .memory_mb = i.memory_mb, .disk_path = rdisk, .disk_format = "qcow2",
+            .ephemeral_path = disk, .console_log = log, .vnc = true,
+            .vnc_listen = "127.0.0.1", .display_name = i.name, .flavor_name = i.flavor_name,
+            .project_id = i.project_id, .user_id = i.user_id};
+        char *xml = virt_domain_xml(&spec);
+        rc = virt_define_start(xml, &ierr);
+        free(xml);
+        free(log);
+    }
+    if (rc < 0) {
+        action_fail(&i, rid, ev, 500, ierr ? ierr : "The server could not be rescued.");
+    } else {
+        compute_instance_db_set(i.uuid, "rescued", NULL, actual_power(i.uuid, VIRT_RUNNING));
+        compute_action_db_event(i.uuid, rid, ev, false, "Success");
+    }
+    free(base);
+    free(rdisk);
+    free(disk);
+    free(ierr);
+    compute_instance_clear(&i);
+    return 0;
+}
+
+static int
+task_unrescue(const ms_task *t, char **err)
+{
+    (void)err;
+    compute_instance i;
+    int rc = compute_instance_db_get(t->resource_id, false, &i);
+    if (rc == -ENOENT)
+        return 0;
+    if (rc < 0)
+        return rc;
+    if (strcmp(i.task_state, "unrescuing")) {
+        compute_instance_clear(&i);
+        return 0;
+    }
+    const char *rid = task_request_id(t);
+    const char *ev = "compute_unrescue_instance";
+    compute_action_db_event(i.uuid, rid, ev, true, NULL);
+    char *ierr = NULL;
+    if ((rc = virt_destroy(i.uuid, &ierr)) == -ENODEV)
+        rc = 0;
+    if (rc == 0) {
+        free(ierr);
+        ierr = NULL;
+        char *rdisk = instance_file(i.uuid, "disk.rescue");
+        unlink(rdisk);
+        free(rdisk);
+        rc = define_domain(&i, true, &ierr);
+    }
+    if (rc < 0) {
+        action_fail(&i, rid, ev, 500, ierr ? ierr : "The server could not be unrescued.");
+    } else {
+        compute_instance_db_set(i.uuid, "active", NULL, actual_power(i.uuid, VIRT_RUNNING));
+        compute_action_db_event(i.uuid, rid, ev, false, "Success");
+    }
+    free(ierr);
+    compute_instance_clear(&i);
+    return 0;
+}
+
 const ms_task_handler compute_task_handlers[] = {
     {"build_instance", task_build},
     {"delete_instance", task_delete},
@@ -826,6 +1142,11 @@ const ms_task_handler compute_task_handlers[] = {
     {"resize", task_resize},
     {"confirm_resize", task_confirm_resize},
     {"revert_resize", task_revert_resize},
+    {"shelve", task_shelve},
+    {"shelve_offload", task_shelve_offload},
+    {"unshelve", task_unshelve},
+    {"rescue", task_rescue},
+    {"unrescue", task_unrescue},
     {NULL, NULL},
 };
 
@@ -863,6 +1184,23 @@ power_sync(void)
     char *err = NULL;
     if (virt_list(&doms, &nd, &err) == 0) {
         for (size_t k = 0; k < n; k++) {
+            if (!strcmp(list[k].vm_state, "shelved") && !list[k].task_state[0] &&
+                ms_conf.shelved_offload_time > 0 &&
+                compute_now() - list[k].updated_at >
+                    (int64_t)ms_conf.shelved_offload_time * 1000000) {
+                /* Nova's _poll_shelved_instances: offload after the grace time. */
+                if (compute_instance_db_transition(list[k].uuid,
+                                                   (const char *const[]){"shelved", NULL},
+                                                   NULL, NULL, "shelving_offloading",
+                                                   -1) == 0) {
+                    char *oerr = NULL;
+                    if (offload(&list[k], &oerr) < 0)
+                        ms_warn("Offload failed. instance=%s error=\"%s\"", list[k].uuid,
+                                oerr ? oerr : "?");
+                    free(oerr);
+                }
+                continue;
+            }
             if (strcmp(list[k].vm_state, "active") && strcmp(list[k].vm_state, "stopped") &&
                 strcmp(list[k].vm_state, "paused") && strcmp(list[k].vm_state, "suspended"))
                 continue;

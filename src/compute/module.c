@@ -58,6 +58,13 @@ static const ms_route compute_base_routes[] = {
     R(GET_HEAD, V21 "/os-simple-tenant-usage", compute_usage_list, MS_POL_ADMIN, "os-simple-tenant-usage:list"),
     R(GET_HEAD, V21 "/os-simple-tenant-usage/{tenant_id}", compute_usage_show, MS_POL_READER, "os-simple-tenant-usage:show"),
 
+    R(GET_HEAD, V21 "/os-aggregates", compute_aggregate_list, MS_POL_ADMIN, "os-aggregates:index"),
+    R(MS_POST, V21 "/os-aggregates", compute_aggregate_create, MS_POL_ADMIN, "os-aggregates:create"),
+    R(GET_HEAD, V21 "/os-aggregates/{aggregate_id}", compute_aggregate_show, MS_POL_ADMIN, "os-aggregates:show"),
+    R(MS_PUT, V21 "/os-aggregates/{aggregate_id}", compute_aggregate_update, MS_POL_ADMIN, "os-aggregates:update"),
+    R(MS_DELETE, V21 "/os-aggregates/{aggregate_id}", compute_aggregate_delete, MS_POL_ADMIN, "os-aggregates:delete"),
+    R(MS_POST, V21 "/os-aggregates/{aggregate_id}/action", compute_aggregate_action, MS_POL_ADMIN, "os-aggregates:action"),
+
     R(GET_HEAD, V21 "/os-server-groups", compute_server_group_list, MS_POL_READER, "os-server-groups:index"),
     R(MS_POST, V21 "/os-server-groups", compute_server_group_create, MS_POL_MEMBER, "os-server-groups:create"),
     R(GET_HEAD, V21 "/os-server-groups/{group_id}", compute_server_group_show, MS_POL_READER, "os-server-groups:show"),

@@ -161,6 +161,8 @@ static const char *const compute_v1[] = {
 /* Shelving keeps the server's disk as an image; the row remembers which. */
 static const char *const compute_v2[] = {
     "ALTER TABLE compute_instances ADD COLUMN IF NOT EXISTS shelved_image_id CHAR(36)",
+    /* "shelved_offloaded" is 17 characters. */
+    "ALTER TABLE compute_instances MODIFY vm_state VARCHAR(32) NOT NULL",
     NULL,
 };
 

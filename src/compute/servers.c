@@ -749,38 +749,45 @@ compute_server_update(ms_request *req, ms_response *resp)
 }
 
 int
+compute_server_delete_run(ms_request *req, ms_response *resp, compute_instance *i,
+                          int status)
+{
+    if (i->locked && !req->auth.is_admin) {
+        ms_resp_error(resp, 409, "Instance %s is locked", i->uuid);
+        return 0;
+    }
+    /* Delete is allowed in every state; a second delete while one runs is a no-op. */
+    long long tid = 0;
+    const char *host = i->host[0] ? i->host : ms_conf.host;
+    json_t *payload = json_pack("{s:s}", "request_id", req->request_id);
+    int rc = compute_instance_db_action(i->uuid, NULL, NULL, "deleting", "delete_instance",
+                                        payload, host, "delete", req->request_id,
+                                        req->auth.user_id, req->auth.project_id, &tid);
+    json_decref(payload);
+    if (rc == -EBUSY) {
+        /* Busy with another task: deleting wins over it. */
+        rc = compute_instance_db_set(i->uuid, NULL, "deleting", -1);
+        if (rc == 0) {
+            payload = json_pack("{s:s}", "request_id", req->request_id);
+            rc = ms_task_enqueue("compute", host, "delete_instance", i->uuid, payload, &tid);
+            json_decref(payload);
+        }
+    }
+    if (rc == 0) {
+        ms_task_publish("compute", host, tid);
+        ms_resp_empty(resp, status);
+    }
+    return rc;
+}
+
+int
 compute_server_delete(ms_request *req, ms_response *resp)
 {
     compute_instance i;
     int rc = compute_server_lookup(req, resp, &i);
     if (rc < 0)
         return rc == -ENOENT ? 0 : rc;
-    if (i.locked && !req->auth.is_admin) {
-        ms_resp_error(resp, 409, "Instance %s is locked", i.uuid);
-        compute_instance_clear(&i);
-        return 0;
-    }
-    /* Delete is allowed in every state; a second delete while one runs is a no-op. */
-    long long tid = 0;
-    const char *host = i.host[0] ? i.host : ms_conf.host;
-    json_t *payload = json_pack("{s:s}", "request_id", req->request_id);
-    rc = compute_instance_db_action(i.uuid, NULL, NULL, "deleting", "delete_instance",
-                                    payload, host, "delete", req->request_id,
-                                    req->auth.user_id, req->auth.project_id, &tid);
-    json_decref(payload);
-    if (rc == -EBUSY) {
-        /* Busy with another task: deleting wins over it. */
-        rc = compute_instance_db_set(i.uuid, NULL, "deleting", -1);
-        if (rc == 0) {
-            payload = json_pack("{s:s}", "request_id", req->request_id);
-            rc = ms_task_enqueue("compute", host, "delete_instance", i.uuid, payload, &tid);
-            json_decref(payload);
-        }
-    }
-    if (rc == 0) {
-        ms_task_publish("compute", host, tid);
-        ms_resp_empty(resp, 204);
-    }
+    rc = compute_server_delete_run(req, resp, &i, 204);
     compute_instance_clear(&i);
     return rc;
 }

@@ -456,10 +456,33 @@ db_errno_quotes_value(unsigned e)
     }
 }
 
+/* For ms_db_retryable(): whether this thread met a deadlock or lock wait
+ * timeout (the server rolled the transaction back), and whether it made
+ * anything durable (a commit, or a write outside a transaction). */
+static _Thread_local bool db_deadlocked, db_wrote;
+
+bool
+ms_db_retryable(void)
+{
+    bool ok = db_deadlocked && !db_wrote;
+    db_deadlocked = db_wrote = false;
+    return ok;
+}
+
+static bool
+sql_is_read(const char *sql)
+{
+    while (*sql == ' ' || *sql == '(')
+        sql++;
+    return strncasecmp(sql, "SELECT", 6) == 0;
+}
+
 /* Map a server/client error to our codes: DB_LOST, DB_REPREPARE or -errno. */
 static int
 db_classify(unsigned e)
 {
+    if (e == ER_LOCK_DEADLOCK || e == ER_LOCK_WAIT_TIMEOUT)
+        db_deadlocked = true;
     if (db_errno_lost(e))
         return DB_LOST;
     switch (e) {
@@ -835,8 +858,11 @@ db_query(ms_result **res, const char *sql, const ms_param *params, size_t n,
         bool had_conn = t->my != NULL;
         *eno = 0;
         int rc = db_run(t, sql, params, n, res, quiet_errno, eno);
-        if (rc == 0)
+        if (rc == 0) {
+            if (!t->in_tx && !sql_is_read(sql))
+                db_wrote = true;
             return 0;
+        }
         if (rc == DB_REPREPARE) {
             if (attempt == 0)
                 continue;
@@ -1161,8 +1187,10 @@ ms_db_commit(void)
     }
     if (!t->my)
         return -EAGAIN;
-    if (mysql_commit(t->my) == 0)
+    if (mysql_commit(t->my) == 0) {
+        db_wrote = true;
         return 0;
+    }
     unsigned eno = mysql_errno(t->my);
     int rc = db_classify(eno);
     if (rc == DB_LOST) {

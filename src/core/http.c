@@ -295,7 +295,15 @@ finish(ms_http_call *call)
     }
     req->body = call->body.data;
     req->body_len = call->body.len;
-    int rc = r->handler(req, resp);
+    /* A deadlock rolled the handler's transaction back before it answered or
+     * wrote anything durable: run it again, as OpenStack's services do
+     * (oslo.db's deadlock retry), instead of a 503 for a transient clash. */
+    int rc;
+    int tries = 0;
+    ms_db_retryable();
+    do
+        rc = r->handler(req, resp);
+    while (rc == -EAGAIN && !resp->status && ms_db_retryable() && ++tries < 3);
     if (rc == 0 && !resp->status) {
         ms_error("handler %s:%s set no response", req->module->name, r->name);
         rc = -EIO;
@@ -502,12 +510,11 @@ listener_start(listener *l, const ms_service_conf *sc, char **err)
     if (ai->ai_family == AF_INET6)
         flags |= MHD_USE_IPv6;
     l->daemon = MHD_start_daemon(
-        flags, (uint16_t)sc->port, NULL, NULL, on_request, l, MHD_OPTION_SOCK_ADDR,
-        ai->ai_addr, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)sc->threads,
+        flags, (uint16_t)sc->port, NULL, NULL, on_request, l, MHD_OPTION_EXTERNAL_LOGGER,
+        mhd_log, NULL, MHD_OPTION_SOCK_ADDR, ai->ai_addr, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)sc->threads,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, l, MHD_OPTION_CONNECTION_TIMEOUT,
         (unsigned)120, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
-        MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1, MHD_OPTION_EXTERNAL_LOGGER, mhd_log,
-        NULL, MHD_OPTION_END);
+        MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1, MHD_OPTION_END);
     freeaddrinfo(ai);
     if (!l->daemon) {
         *err = ms_asprintf("cannot listen on %s:%d for %s: %s", ms_conf.bind_host, sc->port,

@@ -185,3 +185,12 @@ ms_image_kill(const char *image_id)
         rc = image_db_transition(image_id, "saving", "killed");
     return rc;
 }
+
+int
+ms_image_delete(const char *image_id)
+{
+    int rc = image_db_soft_delete(image_id);
+    if (rc == 0)
+        image_store_delete(image_id);
+    return rc == -ENOENT ? 0 : rc;
+}

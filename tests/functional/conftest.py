@@ -155,6 +155,10 @@ class Stack:
             },
             "database": {"connection": self.db_url()},
             "bus": {"url": "amqp://guest:guest@127.0.0.1:%d/" % BUS_PORT},
+            # Every openstack CLI call issues a password token; at the
+            # default KDF cost (0.3 s a check) that dominates the tier's
+            # time. The quickstart test runs with the default cost.
+            "identity": {"password_hash_rounds": "10000"},
         }
         for sec, opts in (overrides or {}).items():
             sections.setdefault(sec, {}).update(opts)

@@ -332,3 +332,322 @@ def test_lock_and_member_actions(compute, osc, image_id, admin_token):
     p = osc("server", "resize", "confirm", sid, env=env, check=False)
     assert p.returncode != 0 and "409" in p.stderr
     osc("server", "delete", "--wait", sid, env=env, timeout=120)
+
+
+def _member_env(compute, osc, project, user, pw):
+    osc("project", "create", "--domain", "default", project, check=False)
+    osc("user", "create", "--domain", "default", "--password", pw, user, check=False)
+    osc("role", "add", "--project", project, "--user", user, "member")
+    return compute.env(user=user, password=pw, project=project)
+
+
+def test_server_groups(compute, osc, image_id, admin_token):
+    aff = osc("server", "group", "create", "--policy", "affinity", "g-aff", "-f", "json")
+    anti = osc("server", "group", "create", "--policy", "anti-affinity", "g-anti", "-f", "json")
+    assert aff["policies"] in ("affinity", ["affinity"]) and aff["members"] in ("", [])
+    groups = {g["ID"]: g for g in osc("server", "group", "list", "-f", "json")}
+    assert aff["id"] in groups and anti["id"] in groups
+    assert osc("server", "group", "show", "g-anti", "-f", "json")["id"] == anti["id"]
+    r = nova(admin_token, "GET", "/v2.1/os-server-groups/%s" % aff["id"])
+    body = r.json()["server_group"]
+    assert r.status_code == 200 and body["policies"] == ["affinity"]
+    assert body["metadata"] == {} and body["members"] == [] and "project_id" not in body
+
+    # the 2.1 schema: one policy of two; the soft ones need 2.15
+    for bad in ({"name": "x", "policies": ["soft-affinity"]},
+                {"name": "x", "policies": ["affinity", "anti-affinity"]},
+                {"name": "x", "policies": []}, {"name": "x"},
+                {"name": "x", "policy": "affinity"}, {"name": " x", "policies": ["affinity"]}):
+        r = nova(admin_token, "POST", "/v2.1/os-server-groups", json={"server_group": bad})
+        assert r.status_code == 400 and "badRequest" in r.json(), (bad, r.text)
+
+    # affinity: both members land on the one host
+    s1 = osc("server", "create", "--flavor", "m1.tiny", "--image", image_id, "--hint",
+             "group=%s" % aff["id"], "--wait", "aff1", "-f", "json", timeout=120)
+    s2 = osc("server", "create", "--flavor", "m1.tiny", "--image", image_id, "--hint",
+             "group=%s" % aff["id"], "--wait", "aff2", "-f", "json", timeout=120)
+    assert s1["status"] == "ACTIVE" and s2["status"] == "ACTIVE"
+    members = nova(admin_token, "GET", "/v2.1/os-server-groups/%s" % aff["id"]).json()[
+        "server_group"]["members"]
+    assert sorted(members) == sorted([s1["id"], s2["id"]])
+
+    # anti-affinity on a single host: the second member cannot be scheduled
+    a1 = osc("server", "create", "--flavor", "m1.tiny", "--image", image_id, "--hint",
+             "group=%s" % anti["id"], "--wait", "anti1", "-f", "json", timeout=120)
+    assert a1["status"] == "ACTIVE"
+    r = nova(admin_token, "POST", "/v2.1/servers", json={
+        "server": {"name": "anti2", "flavorRef": "1", "imageRef": image_id},
+        "os:scheduler_hints": {"group": anti["id"]}})
+    assert r.status_code == 202
+    a2 = r.json()["server"]["id"]
+    show = _wait_server(osc, a2, "ERROR")
+    assert "No valid host was found" in str(show["fault"])
+
+    # bad hints
+    r = nova(admin_token, "POST", "/v2.1/servers", json={
+        "server": {"name": "h", "flavorRef": "1", "imageRef": image_id},
+        "os:scheduler_hints": {"group": "not-a-uuid"}})
+    assert r.status_code == 400
+    missing = str(uuid.uuid4())
+    r = nova(admin_token, "POST", "/v2.1/servers", json={
+        "server": {"name": "h", "flavorRef": "1", "imageRef": image_id},
+        "os:scheduler_hints": {"group": missing}})
+    assert r.status_code == 400 and \
+        r.json()["badRequest"]["message"] == "Instance group %s could not be found." % missing
+
+    # server_group_members quota
+    osc("quota", "set", "--server-group-members", "2", "admin")
+    r = nova(admin_token, "POST", "/v2.1/servers", json={
+        "server": {"name": "aff3", "flavorRef": "1", "imageRef": image_id},
+        "os:scheduler_hints": {"group": aff["id"]}})
+    assert r.status_code == 403 and "Quota exceeded, too many servers in group" in r.text
+    osc("quota", "set", "--server-group-members", "10", "admin")
+
+    # server_groups quota
+    used = len(nova(admin_token, "GET", "/v2.1/os-server-groups").json()["server_groups"])
+    osc("quota", "set", "--server-groups", str(used), "admin")
+    r = nova(admin_token, "POST", "/v2.1/os-server-groups",
+             json={"server_group": {"name": "over", "policies": ["affinity"]}})
+    assert r.status_code == 403 and \
+        r.json()["forbidden"]["message"] == "Quota exceeded, too many server groups."
+    limits = nova(admin_token, "GET", "/v2.1/limits").json()["limits"]["absolute"]
+    assert limits["totalServerGroupsUsed"] == used and limits["maxServerGroups"] == used
+    osc("quota", "set", "--server-groups", "10", "admin")
+
+    # another project neither sees nor uses the groups; admins list all projects
+    env = _member_env(compute, osc, "demo-g", "demo-gu", "Member-pass-3")
+    assert osc("server", "group", "list", "-f", "json", env=env) == []
+    p = osc("server", "group", "show", aff["id"], env=env, check=False)
+    assert p.returncode != 0
+    mine = osc("server", "group", "create", "--policy", "affinity", "g-member", "-f", "json",
+               env=env)
+    assert mine["id"] not in {g["ID"] for g in osc("server", "group", "list", "-f", "json")}
+    assert mine["id"] in {g["ID"] for g in osc("server", "group", "list", "--all-projects",
+                                                 "-f", "json")}
+    osc("server", "group", "delete", mine["id"], env=env)
+
+    for sid in (s1["id"], s2["id"], a1["id"], a2):
+        osc("server", "delete", "--wait", sid, timeout=120)
+    osc("server", "group", "delete", "g-aff", "g-anti")
+    r = nova(admin_token, "GET", "/v2.1/os-server-groups/%s" % aff["id"])
+    assert r.status_code == 404 and "itemNotFound" in r.json()
+    r = nova(admin_token, "DELETE", "/v2.1/os-server-groups/%s" % aff["id"])
+    assert r.status_code == 404
+
+
+def _action(token, sid, body):
+    return nova(token, "POST", "/v2.1/servers/%s/action" % sid, json=body)
+
+
+def test_rescue_console_force_delete(compute, osc, image_id, admin_token):
+    s = osc("server", "create", "--flavor", "m1.tiny", "--image", image_id, "--wait", "vm-r",
+            "-f", "json", timeout=120)
+    sid = s["id"]
+    r = _action(admin_token, sid, {"unrescue": None})
+    assert r.status_code == 409 and \
+        "Cannot 'unrescue' instance %s while it is in vm_state active" % sid in r.text
+    osc("server", "rescue", sid)
+    _wait_server(osc, sid, "RESCUE")
+    r = _action(admin_token, sid, {"rescue": None})
+    assert r.status_code == 409 and "vm_state rescued" in r.text
+    osc("server", "unrescue", sid)
+    _wait_server(osc, sid, "ACTIVE")
+    r = _action(admin_token, sid, {"rescue": {"adminPass": "Rescue-pw-1"}})
+    assert r.status_code == 200 and r.json() == {"adminPass": "Rescue-pw-1"}
+    _wait_server(osc, sid, "RESCUE")
+    r = _action(admin_token, sid, {"unrescue": None})
+    assert r.status_code == 202
+    _wait_server(osc, sid, "ACTIVE")
+    r = _action(admin_token, sid, {"rescue": {"rescue_image_ref": str(uuid.uuid4())}})
+    assert r.status_code == 400
+    r = _action(admin_token, sid, {"rescue": {"bogus": 1}})
+    assert r.status_code == 400
+
+    # VNC console (os-getVNCConsole at 2.1)
+    url = osc("console", "url", "show", "--novnc", sid, "-f", "json")["url"]
+    assert url.startswith("http://127.0.0.1:6080/vnc_auto.html?path=%3Ftoken%3D")
+    r = _action(admin_token, sid, {"os-getVNCConsole": {"type": "novnc"}})
+    assert r.status_code == 200 and r.json()["console"]["type"] == "novnc"
+    r = _action(admin_token, sid, {"os-getVNCConsole": {"type": "xvpvnc"}})
+    assert r.status_code == 400
+    r = _action(admin_token, sid, {"os-getVNCConsole": {"type": "spice"}})
+    assert r.status_code == 400
+    r = _action(admin_token, sid, {"os-getVNCConsole": {}})
+    assert r.status_code == 400
+
+    actions = {e["Action"] for e in osc("server", "event", "list", sid, "-f", "json")}
+    assert {"rescue", "unrescue"} <= actions
+
+    # forceDelete: any state, 202, recorded as a delete
+    osc("server", "stop", sid)
+    _wait_server(osc, sid, "SHUTOFF")
+    r = _action(admin_token, sid, {"forceDelete": None})
+    assert r.status_code == 202
+    for _ in range(300):
+        if nova(admin_token, "GET", "/v2.1/servers/%s" % sid).status_code == 404:
+            break
+        time.sleep(0.1)
+    else:
+        raise AssertionError("forceDelete did not delete the server")
+    acts = nova(admin_token, "GET", "/v2.1/servers/%s/os-instance-actions" % sid).json()
+    assert "delete" in {a["action"] for a in acts["instanceActions"]}
+
+
+def _restart_with(compute, **compute_opts):
+    compute.write_config(overrides={"libvirt": {"uri": "test:///default",
+                                                "virt_type": "qemu"},
+                                    "compute": compute_opts})
+    compute.restart_daemon()
+
+
+def test_shelve(compute, osc, image_id, admin_token):
+    s = osc("server", "create", "--flavor", "m1.tiny", "--image", image_id, "--wait", "vm-sh",
+            "-f", "json", timeout=120)
+    sid = s["id"]
+    r = _action(admin_token, sid, {"unshelve": None})
+    assert r.status_code == 409 and "vm_state active" in r.text
+    r = _action(admin_token, sid, {"shelveOffload": None})
+    assert r.status_code == 409
+
+    # Nova's default shelved_offload_time = 0: shelve offloads at once, the
+    # disk kept as the image "<name>-shelved"
+    osc("server", "shelve", sid)
+    show = _wait_server(osc, sid, "SHELVED_OFFLOADED")
+    assert show.get("OS-EXT-SRV-ATTR:host") in (None, "")
+    img = osc("image", "show", "vm-sh-shelved", "-f", "json")
+    assert img["status"] == "active" and "snapshot" in str(img.get("properties"))
+    r = _action(admin_token, sid, {"shelveOffload": None})
+    assert r.status_code == 409 and "vm_state shelved_offloaded" in r.text
+    p = osc("server", "stop", sid, check=False)
+    assert p.returncode != 0 and "409" in p.stderr
+    osc("server", "unshelve", sid)
+    show = _wait_server(osc, sid, "ACTIVE")
+    assert show["OS-EXT-SRV-ATTR:host"]
+    assert image_id in str(show["image"])
+    assert osc("image", "show", "vm-sh-shelved", check=False).returncode != 0
+
+    # shelved_offload_time = -1: the server stays SHELVED until shelveOffload
+    _restart_with(compute, shelved_offload_time="-1")
+    try:
+        osc("server", "stop", sid)
+        _wait_server(osc, sid, "SHUTOFF")
+        osc("server", "shelve", sid)
+        _wait_server(osc, sid, "SHELVED")
+        r = _action(admin_token, sid, {"shelveOffload": None})
+        assert r.status_code == 202
+        _wait_server(osc, sid, "SHELVED_OFFLOADED")
+        osc("server", "unshelve", sid)
+        _wait_server(osc, sid, "ACTIVE")
+        osc("server", "shelve", sid)
+        _wait_server(osc, sid, "SHELVED")
+        osc("server", "unshelve", sid)
+        _wait_server(osc, sid, "ACTIVE")
+
+        # shelveOffload is an admin API: a member gets 403 on their own server
+        env = _member_env(compute, osc, "demo-sh", "demo-shu", "Member-pass-4")
+        m = osc("server", "create", "--flavor", "m1.tiny", "--image", image_id, "--wait",
+                "vm-shm", "-f", "json", env=env, timeout=120)
+        osc("server", "shelve", m["id"], env=env)
+        _wait_server(osc, m["id"], "SHELVED")
+        tok = osc("token", "issue", "-f", "json", env=env)["id"]
+        r = _action(tok, m["id"], {"shelveOffload": None})
+        assert r.status_code == 403 and "os-shelve:shelve_offload" in r.text
+        osc("server", "delete", "--wait", m["id"], env=env, timeout=120)
+    finally:
+        _restart_with(compute)
+
+    actions = [e["Action"] for e in osc("server", "event", "list", sid, "-f", "json")]
+    for a in ("shelve", "shelveOffload", "unshelve"):
+        assert a in actions
+    osc("server", "delete", "--wait", sid, timeout=120)
+
+
+def test_private_flavor(compute, osc, image_id, admin_token):
+    env = _member_env(compute, osc, "demo-fp", "demo-fpu", "Member-pass-5")
+    other = _member_env(compute, osc, "demo-fq", "demo-fqu", "Member-pass-6")
+    f = osc("flavor", "create", "--private", "--ram", "128", "--vcpus", "1", "--disk", "1",
+            "--id", "fp1", "fp.private", "-f", "json")
+    assert f["os-flavor-access:is_public"] is False
+
+    def visible(e):
+        return "fp1" in {x["ID"] for x in osc("flavor", "list", "--all", "-f", "json", env=e)}
+
+    assert not visible(env)
+    assert osc("flavor", "show", "fp1", env=env, check=False).returncode != 0
+    p = osc("server", "create", "--flavor", "fp1", "--image", image_id, "x", env=env,
+            check=False)
+    assert p.returncode != 0
+
+    project = osc("project", "show", "demo-fp", "-f", "json")["id"]
+    osc("flavor", "set", "--project", project, "fp1")
+    access = nova(admin_token, "GET", "/v2.1/flavors/fp1/os-flavor-access").json()
+    assert access["flavor_access"] == [{"flavor_id": "fp1", "tenant_id": project}]
+    assert visible(env)
+    assert osc("flavor", "show", "fp1", "-f", "json", env=env)["name"] == "fp.private"
+    s = osc("server", "create", "--flavor", "fp1", "--image", image_id, "--wait", "vm-fp",
+            "-f", "json", env=env, timeout=120)
+    assert s["status"] == "ACTIVE"
+
+    # a member of another project still neither sees nor uses it
+    assert not visible(other)
+    assert osc("flavor", "show", "fp1", env=other, check=False).returncode != 0
+    tok = osc("token", "issue", "-f", "json", env=other)["id"]
+    r = nova(tok, "POST", "/v2.1/servers", json={"server": {
+        "name": "y", "flavorRef": "fp1", "imageRef": image_id}})
+    assert r.status_code == 400 and r.json()["badRequest"]["message"] == \
+        "Invalid flavorRef provided."
+    r = nova(tok, "GET", "/v2.1/flavors/fp1")
+    assert r.status_code == 404
+
+    osc("flavor", "unset", "--project", project, "fp1")
+    assert not visible(env)
+    osc("server", "delete", "--wait", s["id"], env=env, timeout=120)
+    osc("flavor", "delete", "fp1")
+
+
+def test_aggregates(compute, osc, admin_token):
+    host = osc("compute", "service", "list", "--service", "nova-compute", "-f",
+               "json")[0]["Host"]
+    a = osc("aggregate", "create", "--zone", "az-test", "agg1", "-f", "json")
+    aid = a["id"]
+    assert a["name"] == "agg1" and a["availability_zone"] == "az-test"
+    r = nova(admin_token, "POST", "/v2.1/os-aggregates",
+             json={"aggregate": {"name": "agg1"}})
+    assert r.status_code == 409 and "Aggregate agg1 already exists." in r.text
+    r = nova(admin_token, "POST", "/v2.1/os-aggregates",
+             json={"aggregate": {"name": "agg2", "bogus": 1}})
+    assert r.status_code == 400
+    assert "agg1" in {x["Name"] for x in osc("aggregate", "list", "-f", "json")}
+
+    osc("aggregate", "add", "host", "agg1", host)
+    r = nova(admin_token, "POST", "/v2.1/os-aggregates/%s/action" % aid,
+             json={"add_host": {"host": host}})
+    assert r.status_code == 409 and "already has host" in r.text
+    r = nova(admin_token, "POST", "/v2.1/os-aggregates/%s/action" % aid,
+             json={"add_host": {"host": "no-such-host"}})
+    assert r.status_code == 404 and "Compute host no-such-host could not be found." in r.text
+    osc("aggregate", "set", "--property", "ssd=true", "--name", "agg1b", "agg1")
+    body = nova(admin_token, "GET", "/v2.1/os-aggregates/%s" % aid).json()["aggregate"]
+    assert body["name"] == "agg1b" and body["hosts"] == [host]
+    assert body["metadata"] == {"ssd": "true", "availability_zone": "az-test"}
+    assert body["deleted"] is False and "uuid" not in body
+    r = nova(admin_token, "DELETE", "/v2.1/os-aggregates/%s" % aid)
+    assert r.status_code == 400 and "not empty" in r.text
+    r = nova(admin_token, "POST", "/v2.1/os-aggregates/%s/action" % aid,
+             json={"set_metadata": {"metadata": {"ssd": None}}})
+    assert r.status_code == 200 and "ssd" not in r.json()["aggregate"]["metadata"]
+    r = nova(admin_token, "PUT", "/v2.1/os-aggregates/%s" % aid,
+             json={"aggregate": {"availability_zone": "az-2"}})
+    assert r.status_code == 200 and r.json()["aggregate"]["availability_zone"] == "az-2"
+    osc("aggregate", "remove", "host", "agg1b", host)
+    r = nova(admin_token, "POST", "/v2.1/os-aggregates/%s/action" % aid,
+             json={"remove_host": {"host": host}})
+    assert r.status_code == 404
+    env = _member_env(compute, osc, "demo-ag", "demo-agu", "Member-pass-7")
+    p = osc("aggregate", "list", env=env, check=False)
+    assert p.returncode != 0 and "403" in p.stderr
+    osc("aggregate", "delete", "agg1b")
+    r = nova(admin_token, "GET", "/v2.1/os-aggregates/%s" % aid)
+    assert r.status_code == 404
+    r = nova(admin_token, "GET", "/v2.1/os-aggregates/abc")
+    assert r.status_code == 400

@@ -12,7 +12,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "functional"))
 from conftest import Stack  # noqa: E402
 
 DEFAULT_EXCLUDE = os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                               "identity-exclude.txt")
+                               "exclude.txt")
 
 CONF = """[DEFAULT]
 log_file = tempest.log

@@ -328,6 +328,8 @@ test_lock_wait_timeout(void **state)
     assert_int_equal(MS_DB_QUERY(NULL, "UPDATE dbt SET n = n + 1 WHERE name = ?",
                                  MS_P_STR("locked")),
                      -EAGAIN);
+    /* not retryable: this thread wrote outside a transaction since the last check */
+    assert_false(ms_db_retryable());
     /* inside one: -EAGAIN dooms the transaction until the caller ends it */
     assert_int_equal(ms_db_begin(), 0);
     assert_int_equal(MS_DB_QUERY(NULL, "INSERT INTO dbt (name) VALUES (?)", MS_P_STR("lw1")), 0);
@@ -337,6 +339,9 @@ test_lock_wait_timeout(void **state)
     assert_int_equal(MS_DB_QUERY(NULL, "INSERT INTO dbt (name) VALUES (?)", MS_P_STR("lw2")),
                      -EAGAIN);
     assert_int_equal(ms_db_commit(), -EAGAIN);
+    /* nothing became durable: the whole unit of work may run again, once */
+    assert_true(ms_db_retryable());
+    assert_false(ms_db_retryable());
     side_exec(side, "ROLLBACK");
     mysql_close(side);
     assert_int_equal(count_named("lw1"), 0);
