@@ -7,6 +7,7 @@
 #include "compute.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -158,7 +159,10 @@ cache_image(const ms_image_info *img, char **base_out, char **err)
         *base_out = base;
         return 0;
     }
-    char *tmp = ms_asprintf("%s.part", base);
+    /* Builds run in parallel: each copies to its own temporary name, and
+     * the rename makes whichever finishes first the cache entry. */
+    static _Atomic unsigned copy_seq;
+    char *tmp = ms_asprintf("%s.part.%d.%u", base, (int)getpid(), ++copy_seq);
     const char *argv[] = {"cp", "--sparse=always", img->path, tmp, NULL};
     ms_exec_result r = {0};
     int rc = ms_exec(argv, NULL, 600000, &r);
