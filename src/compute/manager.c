@@ -598,6 +598,24 @@ action_fail(const compute_instance *i, const char *rid, const char *event, int c
     compute_action_db_event(i->uuid, rid, event, false, "Error");
 }
 
+/* Load the task's instance if it still waits for this task (its task_state
+ * is `state`). Returns 1 to go on with i filled, 0 when the task is moot
+ * (the instance is gone or has moved on), or a negative errno to retry. */
+static int
+task_instance(const ms_task *t, const char *state, compute_instance *i)
+{
+    int rc = compute_instance_db_get(t->resource_id, false, i);
+    if (rc == -ENOENT)
+        return 0;
+    if (rc < 0)
+        return rc;
+    if (strcmp(i->task_state, state)) {
+        compute_instance_clear(i);
+        return 0;
+    }
+    return 1;
+}
+
 /* The API has already written the new image_ref (and name, metadata). The
  * domain is replaced with one on a fresh overlay of that image; a server
  * that was stopped stays stopped, as in Nova. */
@@ -606,15 +624,9 @@ task_rebuild(const ms_task *t, char **err)
 {
     (void)err;
     compute_instance i;
-    int rc = compute_instance_db_get(t->resource_id, false, &i);
-    if (rc == -ENOENT)
-        return 0;
-    if (rc < 0)
+    int rc = task_instance(t, "rebuilding", &i);
+    if (rc <= 0)
         return rc;
-    if (strcmp(i.task_state, "rebuilding")) {
-        compute_instance_clear(&i);
-        return 0;
-    }
     const char *rid = task_request_id(t);
     const char *ev = "compute_rebuild_instance";
     compute_action_db_event(i.uuid, rid, ev, true, NULL);
@@ -733,15 +745,9 @@ task_confirm_resize(const ms_task *t, char **err)
 {
     (void)err;
     compute_instance i;
-    int rc = compute_instance_db_get(t->resource_id, false, &i);
-    if (rc == -ENOENT)
-        return 0;
-    if (rc < 0)
+    int rc = task_instance(t, "resize_confirming", &i);
+    if (rc <= 0)
         return rc;
-    if (strcmp(i.task_state, "resize_confirming")) {
-        compute_instance_clear(&i);
-        return 0;
-    }
     const char *rid = task_request_id(t);
     compute_action_db_event(i.uuid, rid, "compute_confirm_resize", true, NULL);
     char *orig = instance_file(i.uuid, "disk.resize-orig");
@@ -764,15 +770,9 @@ task_revert_resize(const ms_task *t, char **err)
 {
     (void)err;
     compute_instance i;
-    int rc = compute_instance_db_get(t->resource_id, false, &i);
-    if (rc == -ENOENT)
-        return 0;
-    if (rc < 0)
+    int rc = task_instance(t, "resize_reverting", &i);
+    if (rc <= 0)
         return rc;
-    if (strcmp(i.task_state, "resize_reverting")) {
-        compute_instance_clear(&i);
-        return 0;
-    }
     const char *rid = task_request_id(t);
     const char *ev = "compute_revert_resize";
     compute_action_db_event(i.uuid, rid, ev, true, NULL);
@@ -917,15 +917,9 @@ task_shelve_offload(const ms_task *t, char **err)
 {
     (void)err;
     compute_instance i;
-    int rc = compute_instance_db_get(t->resource_id, false, &i);
-    if (rc == -ENOENT)
-        return 0;
-    if (rc < 0)
+    int rc = task_instance(t, "shelving_offloading", &i);
+    if (rc <= 0)
         return rc;
-    if (strcmp(i.task_state, "shelving_offloading")) {
-        compute_instance_clear(&i);
-        return 0;
-    }
     const char *rid = task_request_id(t);
     const char *ev = "compute_shelve_offload_instance";
     compute_action_db_event(i.uuid, rid, ev, true, NULL);
@@ -948,15 +942,9 @@ task_unshelve(const ms_task *t, char **err)
 {
     (void)err;
     compute_instance i;
-    int rc = compute_instance_db_get(t->resource_id, false, &i);
-    if (rc == -ENOENT)
-        return 0;
-    if (rc < 0)
+    int rc = task_instance(t, "unshelving", &i);
+    if (rc <= 0)
         return rc;
-    if (strcmp(i.task_state, "unshelving")) {
-        compute_instance_clear(&i);
-        return 0;
-    }
     const char *rid = task_request_id(t);
     const char *ev = "compute_unshelve_instance";
     char *ierr = NULL;
@@ -1022,15 +1010,9 @@ task_rescue(const ms_task *t, char **err)
 {
     (void)err;
     compute_instance i;
-    int rc = compute_instance_db_get(t->resource_id, false, &i);
-    if (rc == -ENOENT)
-        return 0;
-    if (rc < 0)
+    int rc = task_instance(t, "rescuing", &i);
+    if (rc <= 0)
         return rc;
-    if (strcmp(i.task_state, "rescuing")) {
-        compute_instance_clear(&i);
-        return 0;
-    }
     const char *rid = task_request_id(t);
     const char *ev = "compute_rescue_instance";
     compute_action_db_event(i.uuid, rid, ev, true, NULL);
@@ -1097,15 +1079,9 @@ task_unrescue(const ms_task *t, char **err)
 {
     (void)err;
     compute_instance i;
-    int rc = compute_instance_db_get(t->resource_id, false, &i);
-    if (rc == -ENOENT)
-        return 0;
-    if (rc < 0)
+    int rc = task_instance(t, "unrescuing", &i);
+    if (rc <= 0)
         return rc;
-    if (strcmp(i.task_state, "unrescuing")) {
-        compute_instance_clear(&i);
-        return 0;
-    }
     const char *rid = task_request_id(t);
     const char *ev = "compute_unrescue_instance";
     compute_action_db_event(i.uuid, rid, ev, true, NULL);
