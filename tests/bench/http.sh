@@ -91,6 +91,8 @@ if [ -z "$serving" ]; then
     tail -n 20 "$WORK/monostackd.out" "$WORK/monostackd.log" >&2 2>/dev/null
     exit 1
 fi
+# $! is the shell wrapping `ip netns exec`; measure (and later stop) the daemon itself.
+DPID=$(cat "$WORK/d.pid")
 sleep 1
 rss_idle=$(awk '/^VmRSS/ {print $2}' "/proc/$DPID/status")
 
