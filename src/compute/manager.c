@@ -523,6 +523,24 @@ run_argv(const char *const *argv, int timeout_ms, char **err, const char *what)
     return rc;
 }
 
+/* Load the task's instance if it still waits for this task (its task_state
+ * is `state`). Returns 1 to go on with i filled, 0 when the task is moot
+ * (the instance is gone or has moved on), or a negative errno to retry. */
+static int
+task_instance(const ms_task *t, const char *state, compute_instance *i)
+{
+    int rc = compute_instance_db_get(t->resource_id, false, i);
+    if (rc == -ENOENT)
+        return 0;
+    if (rc < 0)
+        return rc;
+    if (strcmp(i->task_state, state)) {
+        compute_instance_clear(i);
+        return 0;
+    }
+    return 1;
+}
+
 /* Copy the root disk into a standalone qcow2 and upload it as the data of
  * the queued image the API created. A running guest is paused for the copy
  * so the image is consistent. The image is killed on failure. */
@@ -530,17 +548,13 @@ static int
 task_snapshot(const ms_task *t, char **err)
 {
     (void)err;
-    compute_instance i;
-    int rc = compute_instance_db_get(t->resource_id, false, &i);
-    if (rc == -ENOENT)
-        return 0;
-    if (rc < 0)
-        return rc;
     const char *image_id = ms_json_strval(t->payload, "image_id");
-    if (strcmp(i.task_state, "image_snapshot") || !image_id) {
-        compute_instance_clear(&i);
+    if (!image_id)
         return 0;
-    }
+    compute_instance i;
+    int rc = task_instance(t, "image_snapshot", &i);
+    if (rc <= 0)
+        return rc;
     const char *rid = task_request_id(t);
     compute_action_db_event(i.uuid, rid, "compute_snapshot_instance", true, NULL);
     compute_instance_db_transition(i.uuid, NULL, "image_snapshot", NULL,
@@ -596,24 +610,6 @@ action_fail(const compute_instance *i, const char *rid, const char *event, int c
     compute_instance_db_set_fault(i->uuid, code, msg, NULL);
     compute_instance_db_set(i->uuid, "error", NULL, actual_power(i->uuid, VIRT_NOSTATE));
     compute_action_db_event(i->uuid, rid, event, false, "Error");
-}
-
-/* Load the task's instance if it still waits for this task (its task_state
- * is `state`). Returns 1 to go on with i filled, 0 when the task is moot
- * (the instance is gone or has moved on), or a negative errno to retry. */
-static int
-task_instance(const ms_task *t, const char *state, compute_instance *i)
-{
-    int rc = compute_instance_db_get(t->resource_id, false, i);
-    if (rc == -ENOENT)
-        return 0;
-    if (rc < 0)
-        return rc;
-    if (strcmp(i->task_state, state)) {
-        compute_instance_clear(i);
-        return 0;
-    }
-    return 1;
 }
 
 /* The API has already written the new image_ref (and name, metadata). The
@@ -676,17 +672,13 @@ static int
 task_resize(const ms_task *t, char **err)
 {
     (void)err;
-    compute_instance i;
-    int rc = compute_instance_db_get(t->resource_id, false, &i);
-    if (rc == -ENOENT)
-        return 0;
-    if (rc < 0)
-        return rc;
     json_t *nf = json_object_get(t->payload, "flavor");
-    if (strcmp(i.task_state, "resize_prep") || !json_is_object(nf)) {
-        compute_instance_clear(&i);
+    if (!json_is_object(nf))
         return 0;
-    }
+    compute_instance i;
+    int rc = task_instance(t, "resize_prep", &i);
+    if (rc <= 0)
+        return rc;
     const char *rid = task_request_id(t);
     const char *ev = "compute_resize_instance";
     compute_action_db_event(i.uuid, rid, ev, true, NULL);
@@ -847,17 +839,13 @@ static int
 task_shelve(const ms_task *t, char **err)
 {
     (void)err;
-    compute_instance i;
-    int rc = compute_instance_db_get(t->resource_id, false, &i);
-    if (rc == -ENOENT)
-        return 0;
-    if (rc < 0)
-        return rc;
     const char *image_id = ms_json_strval(t->payload, "image_id");
-    if (strcmp(i.task_state, "shelving") || !image_id) {
-        compute_instance_clear(&i);
+    if (!image_id)
         return 0;
-    }
+    compute_instance i;
+    int rc = task_instance(t, "shelving", &i);
+    if (rc <= 0)
+        return rc;
     const char *rid = task_request_id(t);
     const char *ev = "compute_shelve_instance";
     compute_action_db_event(i.uuid, rid, ev, true, NULL);
