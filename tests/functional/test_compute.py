@@ -126,13 +126,14 @@ def test_keypairs(compute, osc):
 
 
 def test_server_lifecycle(compute, osc, image_id):
+    osc("keypair", "create", "kp-vm1")
     s = osc("server", "create", "--flavor", "m1.tiny", "--image", image_id, "--key-name",
-            "kp-import", "--wait", "vm1", "-f", "json", timeout=120)
+            "kp-vm1", "--wait", "vm1", "-f", "json", timeout=120)
     assert s["status"] == "ACTIVE"
     sid = s["id"]
     assert any(x["ID"] == sid for x in osc("server", "list", "-f", "json"))
     show = osc("server", "show", sid, "-f", "json")
-    assert show["OS-EXT-STS:vm_state"] == "active" and show["key_name"] == "kp-import"
+    assert show["OS-EXT-STS:vm_state"] == "active" and show["key_name"] == "kp-vm1"
 
     def wait_status(want):
         for _ in range(300):
