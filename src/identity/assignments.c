@@ -22,77 +22,6 @@
 
 /* ---- shared helpers ---- */
 
-json_t *
-asg_links_self(ms_request *req, const char *kind, const char *id)
-{
-    char *url = ms_asprintf("%s/v3/%s/%s", ms_req_base_url(req), kind, id);
-    json_t *l = json_pack("{s:s}", "self", url);
-    free(url);
-    return l;
-}
-
-static bool
-add_query_arg(void *cls, const char *key, const char *value)
-{
-    ms_buf *b = cls;
-    ms_buf_adds(b, b->len && strchr(b->data, '?') ? "&" : "?");
-    ms_buf_adds(b, key);
-    if (value && *value) {
-        ms_buf_adds(b, "=");
-        ms_buf_adds(b, value);
-    }
-    return true;
-}
-
-json_t *
-asg_collection_links(ms_request *req)
-{
-    ms_buf b = {0};
-    ms_buf_adds(&b, ms_req_base_url(req));
-    ms_buf_adds(&b, req->path);
-    ms_req_query_each(req, add_query_arg, &b);
-    json_t *l = json_pack("{s:s,s:n,s:n}", "self", ms_buf_cstr(&b), "previous", "next");
-    ms_buf_free(&b);
-    return l;
-}
-
-json_t *
-asg_extra_obj(const char *text)
-{
-    json_t *o = text ? json_loads(text, 0, NULL) : NULL;
-    if (!json_is_object(o)) {
-        json_decref(o);
-        o = json_object();
-    }
-    return o;
-}
-
-char *
-asg_extra_text(const json_t *obj, const char *const *known, const char *old)
-{
-    json_t *extra = asg_extra_obj(old);
-    const char *k;
-    json_t *v;
-    json_object_foreach((json_t *)obj, k, v)
-    {
-        bool is_known = false;
-        for (const char *const *p = known; *p && !is_known; p++)
-            is_known = strcmp(*p, k) == 0;
-        if (!is_known)
-            json_object_set(extra, k, v);
-    }
-    char *s = json_object_size(extra) ? json_dumps(extra, JSON_COMPACT) : NULL;
-    json_decref(extra);
-    return s;
-}
-
-int
-asg_not_found(ms_response *resp, const char *what, const char *id)
-{
-    ms_resp_error(resp, 404, "Could not find %s: %s.", what, id);
-    return 0;
-}
-
 typedef struct {
     const char *name;
     bool found;
@@ -229,13 +158,13 @@ grant_check_refs(ms_response *resp, grant_target *g, bool allow_missing)
             rc = identity_user_lookup(g->user_id, NULL, NULL, NULL, &u);
             memset(u.password_hash, 0, sizeof(u.password_hash));
             if (rc == -ENOENT)
-                asg_not_found(resp, "user", g->user_id);
+                identity_not_found(resp, "user", g->user_id);
         } else {
             ms_result *r = NULL;
             rc = asg_db_group_get(g->group_id, &r);
             if (rc == 0 && !r->nrows) {
                 rc = -ENOENT;
-                asg_not_found(resp, "group", g->group_id);
+                identity_not_found(resp, "group", g->group_id);
             }
             ms_result_free(r);
         }
@@ -246,13 +175,13 @@ grant_check_refs(ms_response *resp, grant_target *g, bool allow_missing)
         identity_principal d;
         rc = identity_domain_lookup(g->domain_id, NULL, &d);
         if (rc == -ENOENT)
-            asg_not_found(resp, "domain", g->domain_id);
+            identity_not_found(resp, "domain", g->domain_id);
         return rc;
     }
     if (g->project_id) {
         rc = identity_project_lookup(g->project_id, NULL, NULL, NULL, &g->project);
         if (rc == -ENOENT)
-            asg_not_found(resp, "project", g->project_id);
+            identity_not_found(resp, "project", g->project_id);
         return rc;
     }
     return 0;
@@ -292,14 +221,7 @@ identity_grant_list(ms_request *req, ms_response *resp)
     ms_result *r = NULL;
     if ((rc = asg_db_grant_roles(g.type, g.actor_id, g.target_id, g.inherited, &r)) < 0)
         return rc;
-    json_t *list = json_array();
-    for (size_t i = 0; i < r->nrows; i++)
-        json_array_append_new(list, asg_role_json(req, r, i));
-    ms_result_free(r);
-    ms_resp_json(
-        resp, 200,
-        json_pack("{s:o,s:o}", "roles", list, "links", asg_collection_links(req)));
-    return 0;
+    return identity_list_reply(req, resp, "roles", r, asg_role_json);
 }
 
 /* HEAD/GET/PUT/DELETE .../roles/{role_id} */
@@ -909,7 +831,7 @@ identity_role_assignments(ms_request *req, ms_response *resp)
     if (rc < 0)
         goto done;
     if ((effective || subtree) && project && find_row(c.projects, project) < 0) {
-        asg_not_found(resp, "project", project);
+        identity_not_found(resp, "project", project);
         goto done;
     }
     if (effective) {
@@ -934,7 +856,7 @@ identity_role_assignments(ms_request *req, ms_response *resp)
     if (rc == 0) {
         ms_resp_json(resp, 200,
                      json_pack("{s:O,s:o}", "role_assignments", c.list, "links",
-                               asg_collection_links(req)));
+                               identity_collection_links(req)));
     }
 done:
     free(projects);

@@ -111,18 +111,6 @@ int asg_db_implied_closure(const char *ids_csv, ms_result **r);
 int asg_db_user_projects(const char *user_id, ms_result **r);
 int asg_db_user_domains(const char *user_id, ms_result **r);
 
-/* ---- JSON helpers (assignments.c, roles.c) ---- */
-/* {"self": "<base>/v3/<kind>/<id>"} */
-json_t *asg_links_self(ms_request *req, const char *kind, const char *id);
-/* Collection links: self is the request URL with its query string. */
-json_t *asg_collection_links(ms_request *req);
-/* The extra attributes of a row (JSON text), or an empty object. */
-json_t *asg_extra_obj(const char *text);
-/* Keys of obj not in known[] merged over old, as JSON text (caller frees);
- * NULL when there are none. */
-char *asg_extra_text(const json_t *obj, const char *const *known, const char *old);
-/* Answer 404 "Could not find <what>: <id>." and return 0. */
-int asg_not_found(ms_response *resp, const char *what, const char *id);
 /* Keystone's query flag: present and not "0". */
 bool asg_query_flag(ms_request *req, const char *name);
 /* A Keystone name (string, 1..255, some non-blank): 0, or -EINVAL with

@@ -19,63 +19,48 @@
 
 /* ---- common ---- */
 
-static json_t *
-links_self(ms_request *req, const char *kind, const char *id)
-{
-    char *url = ms_asprintf("%s/v3/%s/%s", ms_req_base_url(req), kind, id);
-    json_t *l = json_pack("{s:s}", "self", url);
-    free(url);
-    return l;
-}
-
-static json_t *
-collection_links(ms_request *req, const char *kind)
-{
-    char *url = ms_asprintf("%s/v3/%s", ms_req_base_url(req), kind);
-    json_t *l = json_pack("{s:s,s:n,s:n}", "self", url, "previous", "next");
-    free(url);
-    return l;
-}
-
-/* The object's extra attributes (JSON text in the row), or an empty object. */
-static json_t *
-extra_obj(const char *text)
-{
-    json_t *o = text ? json_loads(text, 0, NULL) : NULL;
-    if (!json_is_object(o)) {
-        json_decref(o);
-        o = json_object();
-    }
-    return o;
-}
-
-/* Keys of obj not in known[], as JSON text (caller frees), NULL when none. */
-static char *
-extra_text(const json_t *obj, const char *const *known, const char *old)
-{
-    json_t *extra = extra_obj(old);
-    const char *k;
-    json_t *v;
-    json_object_foreach((json_t *)obj, k, v) {
-        bool is_known = false;
-        for (const char *const *p = known; *p; p++)
-            is_known = is_known || strcmp(*p, k) == 0;
-        if (!is_known)
-            json_object_set(extra, k, v);
-    }
-    char *s = json_object_size(extra) ? json_dumps(extra, JSON_COMPACT) : NULL;
-    json_decref(extra);
-    return s;
-}
-
 static int
 db_reply(ms_response *resp, int rc, const char *what, const char *id)
 {
-    if (rc == -ENOENT) {
-        ms_resp_error(resp, 404, "Could not find %s: %s.", what, id);
-        return 0;
+    return rc == -ENOENT ? identity_not_found(resp, what, id) : rc;
+}
+
+/* One kind of catalog row: its member name (also the 404 wording), how to
+ * read one row, and how to render it. */
+typedef struct {
+    const char *kind;
+    int (*get)(const char *id, ms_result **out);
+    json_t *(*render)(ms_request *req, const ms_result *r, size_t i);
+} catalog_kind;
+
+/* Read the row with this id: 1 when found (the caller frees *out), 0 after
+ * answering 404, or a negative error. */
+static int
+fetch_one(const catalog_kind *k, const char *id, ms_response *resp, ms_result **out)
+{
+    int rc = k->get(id, out);
+    if (rc < 0)
+        return rc;
+    if (!(*out)->nrows) {
+        ms_result_free(*out);
+        *out = NULL;
+        return db_reply(resp, -ENOENT, k->kind, id);
     }
-    return rc;
+    return 1;
+}
+
+/* Answer {"<kind>": row} with the given status, or 404. */
+static int
+kind_reply(const catalog_kind *k, ms_request *req, ms_response *resp, const char *id,
+           int status)
+{
+    ms_result *r = NULL;
+    int rc = fetch_one(k, id, resp, &r);
+    if (rc <= 0)
+        return rc;
+    ms_resp_json(resp, status, json_pack("{s:o}", k->kind, k->render(req, r, 0)));
+    ms_result_free(r);
+    return 0;
 }
 
 /* The member object of a create/update body, or NULL after a 400. */
@@ -279,12 +264,12 @@ static const char *const region_known[] = {"id", "description", "parent_region_i
 static json_t *
 region_json(ms_request *req, const ms_result *r, size_t i)
 {
-    json_t *o = extra_obj(ms_cell(r, i, 3));
+    json_t *o = identity_extra_obj(ms_cell(r, i, 3));
     json_object_set_new(o, "id", json_string(ms_cell(r, i, 0)));
     json_object_set_new(o, "description",
                         json_string(ms_cell(r, i, 1) ? ms_cell(r, i, 1) : ""));
     ms_json_set_str(o, "parent_region_id", ms_cell(r, i, 2));
-    json_object_set_new(o, "links", links_self(req, "regions", ms_cell(r, i, 0)));
+    json_object_set_new(o, "links", identity_links_self(req, "regions", ms_cell(r, i, 0)));
     return o;
 }
 
@@ -307,29 +292,15 @@ identity_region_list(ms_request *req, ms_response *resp)
     int rc = catalog_db_region_list(ms_req_query(req, "parent_region_id"), &r);
     if (rc < 0)
         return rc;
-    json_t *list = json_array();
-    for (size_t i = 0; i < r->nrows; i++)
-        json_array_append_new(list, region_json(req, r, i));
-    ms_result_free(r);
-    ms_resp_json(resp, 200, json_pack("{s:o,s:o}", "regions", list, "links",
-                                      collection_links(req, "regions")));
-    return 0;
+    return identity_list_reply(req, resp, "regions", r, region_json);
 }
+
+static const catalog_kind region_kind = {"region", catalog_db_region_get, region_json};
 
 static int
 region_reply(ms_request *req, ms_response *resp, const char *id, int status)
 {
-    ms_result *r = NULL;
-    int rc = catalog_db_region_get(id, &r);
-    if (rc < 0)
-        return rc;
-    if (!r->nrows) {
-        ms_result_free(r);
-        return db_reply(resp, -ENOENT, "region", id);
-    }
-    ms_resp_json(resp, status, json_pack("{s:o}", "region", region_json(req, r, 0)));
-    ms_result_free(r);
-    return 0;
+    return kind_reply(&region_kind, req, resp, id, status);
 }
 
 /* POST /v3/regions and PUT /v3/regions/{region_id} */
@@ -364,7 +335,7 @@ identity_region_create(ms_request *req, ms_response *resp)
         if (!rc)
             return db_reply(resp, -ENOENT, "region", parent);
     }
-    ms_autofree char *extra = extra_text(m, region_known, NULL);
+    ms_autofree char *extra = identity_extra_text(m, region_known, NULL);
     rc = catalog_db_region_insert(id, desc ? desc : "", parent, extra);
     if (rc == -EEXIST) {
         ms_resp_error(resp, 409, "Conflict occurred attempting to store region - Duplicate "
@@ -391,13 +362,9 @@ identity_region_update(ms_request *req, ms_response *resp)
     if (!m)
         return 0;
     ms_result *r = NULL;
-    int rc = catalog_db_region_get(id, &r);
-    if (rc < 0)
+    int rc = fetch_one(&region_kind, id, resp, &r);
+    if (rc <= 0)
         return rc;
-    if (!r->nrows) {
-        ms_result_free(r);
-        return db_reply(resp, -ENOENT, "region", id);
-    }
     const char *nid = NULL, *desc = NULL, *parent = NULL;
     ms_autofree char *old_desc = ms_strdup(ms_cell(r, 0, 1));
     ms_autofree char *old_parent = ms_strdup(ms_cell(r, 0, 2));
@@ -435,7 +402,7 @@ identity_region_update(ms_request *req, ms_response *resp)
         ms_result_free(pr);
         p = next[0] ? next : NULL;
     }
-    extra = extra_text(m, region_known, ms_cell(r, 0, 3));
+    extra = identity_extra_text(m, region_known, ms_cell(r, 0, 3));
     rc = catalog_db_region_update(id, desc ? desc : "", parent, extra);
     if (rc == 0) {
         identity_catalog_changed();
@@ -509,7 +476,7 @@ static const char *const service_known[] = {"id", "type", "name", "description",
 static json_t *
 service_json(ms_request *req, const ms_result *r, size_t i)
 {
-    json_t *o = extra_obj(ms_cell(r, i, 5));
+    json_t *o = identity_extra_obj(ms_cell(r, i, 5));
     json_object_set_new(o, "id", json_string(ms_cell(r, i, 0)));
     json_object_set_new(o, "type", json_string(ms_cell(r, i, 1)));
     if (ms_cell(r, i, 2))
@@ -517,24 +484,16 @@ service_json(ms_request *req, const ms_result *r, size_t i)
     if (ms_cell(r, i, 3))
         json_object_set_new(o, "description", json_string(ms_cell(r, i, 3)));
     json_object_set_new(o, "enabled", json_boolean(ms_cell_bool(r, i, 4)));
-    json_object_set_new(o, "links", links_self(req, "services", ms_cell(r, i, 0)));
+    json_object_set_new(o, "links", identity_links_self(req, "services", ms_cell(r, i, 0)));
     return o;
 }
+
+static const catalog_kind service_kind = {"service", catalog_db_service_get, service_json};
 
 static int
 service_reply(ms_request *req, ms_response *resp, const char *id, int status)
 {
-    ms_result *r = NULL;
-    int rc = catalog_db_service_get(id, &r);
-    if (rc < 0)
-        return rc;
-    if (!r->nrows) {
-        ms_result_free(r);
-        return db_reply(resp, -ENOENT, "service", id);
-    }
-    ms_resp_json(resp, status, json_pack("{s:o}", "service", service_json(req, r, 0)));
-    ms_result_free(r);
-    return 0;
+    return kind_reply(&service_kind, req, resp, id, status);
 }
 
 int
@@ -544,13 +503,7 @@ identity_service_list(ms_request *req, ms_response *resp)
     int rc = catalog_db_service_list(ms_req_query(req, "type"), ms_req_query(req, "name"), &r);
     if (rc < 0)
         return rc;
-    json_t *list = json_array();
-    for (size_t i = 0; i < r->nrows; i++)
-        json_array_append_new(list, service_json(req, r, i));
-    ms_result_free(r);
-    ms_resp_json(resp, 200, json_pack("{s:o,s:o}", "services", list, "links",
-                                      collection_links(req, "services")));
-    return 0;
+    return identity_list_reply(req, resp, "services", r, service_json);
 }
 
 int
@@ -573,7 +526,7 @@ identity_service_create(ms_request *req, ms_response *resp)
     }
     char id[33];
     ms_uuid_hex(id);
-    ms_autofree char *extra = extra_text(m, service_known, NULL);
+    ms_autofree char *extra = identity_extra_text(m, service_known, NULL);
     int rc = catalog_db_service_insert(id, type, name, desc, enabled, extra);
     if (rc < 0)
         return rc;
@@ -595,13 +548,10 @@ identity_service_update(ms_request *req, ms_response *resp)
     if (!m)
         return 0;
     ms_result *r = NULL;
-    int rc = catalog_db_service_get(id, &r);
-    if (rc < 0)
+    int rc = fetch_one(&service_kind, id, resp, &r);
+    if (rc <= 0)
         return rc;
-    if (!r->nrows) {
-        ms_result_free(r);
-        return db_reply(resp, -ENOENT, "service", id);
-    }
+    rc = 0;
     const char *type = ms_cell(r, 0, 1), *name = ms_cell(r, 0, 2), *desc = ms_cell(r, 0, 3);
     const char *v;
     bool enabled = ms_cell_bool(r, 0, 4);
@@ -626,7 +576,7 @@ identity_service_update(ms_request *req, ms_response *resp)
         desc = v;
     if (opt_bool(m, "enabled", resp, &enabled) == -EINVAL)
         goto done;
-    extra = extra_text(m, service_known, ms_cell(r, 0, 5));
+    extra = identity_extra_text(m, service_known, ms_cell(r, 0, 5));
     rc = catalog_db_service_update(id, type, name, desc, enabled, extra);
     if (rc == 0) {
         identity_catalog_changed();
@@ -658,7 +608,7 @@ static const char *const endpoint_known[] = {"id", "service_id", "region", "regi
 static json_t *
 endpoint_json(ms_request *req, const ms_result *r, size_t i)
 {
-    json_t *o = extra_obj(ms_cell(r, i, 6));
+    json_t *o = identity_extra_obj(ms_cell(r, i, 6));
     json_object_set_new(o, "id", json_string(ms_cell(r, i, 0)));
     json_object_set_new(o, "service_id", json_string(ms_cell(r, i, 1)));
     ms_json_set_str(o, "region_id", ms_cell(r, i, 2));
@@ -666,24 +616,16 @@ endpoint_json(ms_request *req, const ms_result *r, size_t i)
     json_object_set_new(o, "interface", json_string(ms_cell(r, i, 3)));
     json_object_set_new(o, "url", json_string(ms_cell(r, i, 4)));
     json_object_set_new(o, "enabled", json_boolean(ms_cell_bool(r, i, 5)));
-    json_object_set_new(o, "links", links_self(req, "endpoints", ms_cell(r, i, 0)));
+    json_object_set_new(o, "links", identity_links_self(req, "endpoints", ms_cell(r, i, 0)));
     return o;
 }
+
+static const catalog_kind endpoint_kind = {"endpoint", catalog_db_endpoint_get, endpoint_json};
 
 static int
 endpoint_reply(ms_request *req, ms_response *resp, const char *id, int status)
 {
-    ms_result *r = NULL;
-    int rc = catalog_db_endpoint_get(id, &r);
-    if (rc < 0)
-        return rc;
-    if (!r->nrows) {
-        ms_result_free(r);
-        return db_reply(resp, -ENOENT, "endpoint", id);
-    }
-    ms_resp_json(resp, status, json_pack("{s:o}", "endpoint", endpoint_json(req, r, 0)));
-    ms_result_free(r);
-    return 0;
+    return kind_reply(&endpoint_kind, req, resp, id, status);
 }
 
 int
@@ -695,13 +637,7 @@ identity_endpoint_list(ms_request *req, ms_response *resp)
                                       ms_req_query(req, "region_id"), &r);
     if (rc < 0)
         return rc;
-    json_t *list = json_array();
-    for (size_t i = 0; i < r->nrows; i++)
-        json_array_append_new(list, endpoint_json(req, r, i));
-    ms_result_free(r);
-    ms_resp_json(resp, 200, json_pack("{s:o,s:o}", "endpoints", list, "links",
-                                      collection_links(req, "endpoints")));
-    return 0;
+    return identity_list_reply(req, resp, "endpoints", r, endpoint_json);
 }
 
 static bool
@@ -798,7 +734,7 @@ identity_endpoint_create(ms_request *req, ms_response *resp)
         return rc == -EINVAL ? 0 : rc;
     char id[33];
     ms_uuid_hex(id);
-    ms_autofree char *extra = extra_text(m, endpoint_known, NULL);
+    ms_autofree char *extra = identity_extra_text(m, endpoint_known, NULL);
     rc = catalog_db_endpoint_insert(id, service_id, region, interface, url, enabled, extra);
     if (rc < 0)
         return rc;
@@ -820,13 +756,9 @@ identity_endpoint_update(ms_request *req, ms_response *resp)
     if (!m)
         return 0;
     ms_result *r = NULL;
-    int rc = catalog_db_endpoint_get(id, &r);
-    if (rc < 0)
+    int rc = fetch_one(&endpoint_kind, id, resp, &r);
+    if (rc <= 0)
         return rc;
-    if (!r->nrows) {
-        ms_result_free(r);
-        return db_reply(resp, -ENOENT, "endpoint", id);
-    }
     const char *service_id = ms_cell(r, 0, 1), *region = ms_cell(r, 0, 2);
     const char *interface = ms_cell(r, 0, 3), *url = ms_cell(r, 0, 4), *v;
     bool enabled = ms_cell_bool(r, 0, 5), given = false;
@@ -860,7 +792,7 @@ identity_endpoint_update(ms_request *req, ms_response *resp)
         goto done;
     if (given)
         region = nregion;
-    extra = extra_text(m, endpoint_known, ms_cell(r, 0, 6));
+    extra = identity_extra_text(m, endpoint_known, ms_cell(r, 0, 6));
     rc = catalog_db_endpoint_update(id, service_id, region, interface, url, enabled, extra);
     if (rc == 0) {
         identity_catalog_changed();

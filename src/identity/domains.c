@@ -15,52 +15,6 @@
 
 /* ---- rendering helpers ---- */
 
-json_t *
-res_links_self(ms_request *req, const char *kind, const char *id)
-{
-    char *url = ms_asprintf("%s/v3/%s/%s", ms_req_base_url(req), kind, id);
-    json_t *l = json_pack("{s:s}", "self", url);
-    free(url);
-    return l;
-}
-
-static void
-add_escaped(ms_buf *b, const char *s)
-{
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (isalnum(c) || strchr("-._~,:", c))
-            ms_buf_add(b, s, 1);
-        else
-            ms_buf_addf(b, "%%%02X", c);
-    }
-}
-
-static bool
-query_cb(void *cls, const char *key, const char *value)
-{
-    ms_buf *b = cls;
-    ms_buf_adds(b, b->len && strchr(ms_buf_cstr(b), '?') ? "&" : "?");
-    add_escaped(b, key);
-    if (value) {
-        ms_buf_adds(b, "=");
-        add_escaped(b, value);
-    }
-    return true;
-}
-
-json_t *
-res_collection_links(ms_request *req)
-{
-    ms_buf b = {0};
-    ms_buf_addf(&b, "%s%s", ms_req_base_url(req), req->path);
-    if (req->conn)
-        ms_req_query_each(req, query_cb, &b);
-    json_t *l = json_pack("{s:s,s:n,s:n}", "self", ms_buf_cstr(&b), "previous", "next");
-    ms_buf_free(&b);
-    return l;
-}
-
 void
 res_invalid(ms_response *resp, const char *field, const char *fmt, ...)
 {
@@ -373,35 +327,9 @@ res_check_not_empty(ms_response *resp, const json_t *m)
 /* ---- extra attributes and options ---- */
 
 json_t *
-res_extra_obj(const char *text)
-{
-    json_t *o = text ? json_loads(text, 0, NULL) : NULL;
-    if (!json_is_object(o)) {
-        json_decref(o);
-        o = json_object();
-    }
-    return o;
-}
-
-char *
-res_extra_text(const json_t *obj, const char *const *known, const char *old)
-{
-    json_t *extra = res_extra_obj(old);
-    const char *k;
-    json_t *v;
-    json_object_foreach((json_t *)obj, k, v) {
-        if (!in_list(known, k) && strcmp(k, RES_OPTIONS_KEY) != 0)
-            json_object_set(extra, k, v);
-    }
-    char *s = json_object_size(extra) ? json_dumps(extra, JSON_COMPACT) : NULL;
-    json_decref(extra);
-    return s;
-}
-
-json_t *
 res_options_of_extra(const char *extra)
 {
-    json_t *e = res_extra_obj(extra);
+    json_t *e = identity_extra_obj(extra);
     json_t *o = json_object_get(e, RES_OPTIONS_KEY);
     o = json_is_object(o) ? json_deep_copy(o) : json_object();
     json_decref(e);
@@ -425,7 +353,7 @@ res_options_merge(json_t *old, const json_t *req_opts)
 char *
 res_extra_with_options(const char *extra, const json_t *options)
 {
-    json_t *e = res_extra_obj(extra);
+    json_t *e = identity_extra_obj(extra);
     if (options && json_object_size(options))
         json_object_set(e, RES_OPTIONS_KEY, (json_t *)options);
     else
@@ -640,7 +568,7 @@ res_tags_match(ms_request *req, const json_t *tags)
 static json_t *
 visible_extra(const char *text)
 {
-    json_t *o = res_extra_obj(text);
+    json_t *o = identity_extra_obj(text);
     json_object_del(o, RES_OPTIONS_KEY);
     return o;
 }
@@ -655,7 +583,7 @@ res_domain_json(ms_request *req, const ms_result *r, size_t i, json_t *tags)
     json_object_set_new(o, "enabled", json_boolean(ms_cell_bool(r, i, D_ENABLED)));
     json_object_set_new(o, "tags", tags ? tags : json_array());
     json_object_set_new(o, "options", res_options_of_extra(ms_cell(r, i, D_EXTRA)));
-    json_object_set_new(o, "links", res_links_self(req, "domains", ms_cell(r, i, D_ID)));
+    json_object_set_new(o, "links", identity_links_self(req, "domains", ms_cell(r, i, D_ID)));
     return o;
 }
 
@@ -666,7 +594,7 @@ res_domain_as_project_json(ms_request *req, const ms_result *r, size_t i, json_t
     json_object_set_new(o, "is_domain", json_true());
     json_object_set_new(o, "domain_id", json_null());
     json_object_set_new(o, "parent_id", json_null());
-    json_object_set_new(o, "links", res_links_self(req, "projects", ms_cell(r, i, D_ID)));
+    json_object_set_new(o, "links", identity_links_self(req, "projects", ms_cell(r, i, D_ID)));
     return o;
 }
 
@@ -683,7 +611,7 @@ res_project_json(ms_request *req, const ms_result *r, size_t i, json_t *tags)
     json_object_set_new(o, "is_domain", json_false());
     json_object_set_new(o, "tags", tags ? tags : json_array());
     json_object_set_new(o, "options", res_options_of_extra(ms_cell(r, i, P_EXTRA)));
-    json_object_set_new(o, "links", res_links_self(req, "projects", ms_cell(r, i, P_ID)));
+    json_object_set_new(o, "links", identity_links_self(req, "projects", ms_cell(r, i, P_ID)));
     return o;
 }
 
@@ -795,7 +723,7 @@ res_domain_create(ms_request *req, ms_response *resp, json_t *m, bool as_project
     json_t *tags = json_object_get(m, "tags");
     json_t *stripped = tags ? res_tags_strip(tags) : NULL;
     json_t *opts = res_options_merge(json_object(), json_object_get(m, "options"));
-    ms_autofree char *extra0 = res_extra_text(m, domain_known, NULL);
+    ms_autofree char *extra0 = identity_extra_text(m, domain_known, NULL);
     ms_autofree char *extra = res_extra_with_options(extra0, opts);
     json_decref(opts);
     int rc = res_db_domain_insert(id, name, desc, enabled, extra, stripped);
@@ -837,7 +765,7 @@ identity_domain_list(ms_request *req, ms_response *resp)
     json_decref(map);
     ms_result_free(r);
     ms_resp_json(resp, 200, json_pack("{s:o,s:o}", "domains", list, "links",
-                                      res_collection_links(req)));
+                                      identity_collection_links(req)));
     return 0;
 }
 
@@ -909,7 +837,7 @@ identity_domain_update(ms_request *req, ms_response *resp)
         stripped = res_tags_strip(v);
     if ((v = json_object_get(m, "options")))
         opts = res_options_merge(opts, v);
-    extra0 = res_extra_text(m, domain_known, ms_cell(r, 0, D_EXTRA));
+    extra0 = identity_extra_text(m, domain_known, ms_cell(r, 0, D_EXTRA));
     extra = res_extra_with_options(extra0, opts);
     rc = res_db_domain_update(id, name, desc, enabled, extra, stripped);
     if (rc == -EEXIST) {

@@ -18,12 +18,12 @@ static const char *const group_known[] = {"id",          "name",  "domain_id",
 static json_t *
 group_json(ms_request *req, const ms_result *r, size_t i)
 {
-    json_t *o = asg_extra_obj(ms_cell(r, i, 4));
+    json_t *o = identity_extra_obj(ms_cell(r, i, 4));
     json_object_set_new(o, "id", json_string(ms_cell(r, i, 0)));
     json_object_set_new(o, "name", json_string(ms_cell(r, i, 1)));
     json_object_set_new(o, "domain_id", json_string(ms_cell(r, i, 2)));
     ms_json_set_str(o, "description", ms_cell(r, i, 3));
-    json_object_set_new(o, "links", asg_links_self(req, "groups", ms_cell(r, i, 0)));
+    json_object_set_new(o, "links", identity_links_self(req, "groups", ms_cell(r, i, 0)));
     return o;
 }
 
@@ -38,7 +38,7 @@ group_fetch(ms_response *resp, const char *id, ms_result **r)
     if (!(*r)->nrows) {
         ms_result_free(*r);
         *r = NULL;
-        asg_not_found(resp, "group", id);
+        identity_not_found(resp, "group", id);
         return -ENOENT;
     }
     return 0;
@@ -146,14 +146,7 @@ identity_group_list(ms_request *req, ms_response *resp)
                                ms_req_query(req, "name"), &r);
     if (rc < 0)
         return rc;
-    json_t *list = json_array();
-    for (size_t i = 0; i < r->nrows; i++)
-        json_array_append_new(list, group_json(req, r, i));
-    ms_result_free(r);
-    ms_resp_json(
-        resp, 200,
-        json_pack("{s:o,s:o}", "groups", list, "links", asg_collection_links(req)));
-    return 0;
+    return identity_list_reply(req, resp, "groups", r, group_json);
 }
 
 int
@@ -191,13 +184,13 @@ identity_group_create(ms_request *req, ms_response *resp)
     identity_principal d;
     rc = identity_domain_lookup(domain, NULL, &d);
     if (rc == -ENOENT) {
-        rc = asg_not_found(resp, "domain", domain);
+        rc = identity_not_found(resp, "domain", domain);
         goto done;
     }
     if (rc < 0)
         goto done;
     clean = stripped(name);
-    extra = asg_extra_text(m, group_known, NULL);
+    extra = identity_extra_text(m, group_known, NULL);
     char id[33];
     ms_uuid_hex(id);
     rc = asg_db_group_insert(id, clean, domain, desc ? desc : "", extra);
@@ -261,7 +254,7 @@ identity_group_update(ms_request *req, ms_response *resp)
     clean = nrc == 0 ? stripped(name) : ms_strdup(ms_cell(r, 0, 1));
     if (!desc_given)
         desc = ms_cell(r, 0, 3);
-    extra = asg_extra_text(m, group_known, ms_cell(r, 0, 4));
+    extra = identity_extra_text(m, group_known, ms_cell(r, 0, 4));
     rc = asg_db_group_update(id, clean, desc, extra);
     if (rc == -EEXIST) {
         group_conflict(resp, nrc == 0 ? clean : NULL, dv ? json_string_value(dv) : NULL);
@@ -300,7 +293,7 @@ identity_group_delete(ms_request *req, ms_response *resp)
         identity_token_cache_flush();
         ms_resp_empty(resp, 204);
     } else if (rc == -ENOENT) {
-        rc = asg_not_found(resp, "group", id);
+        rc = identity_not_found(resp, "group", id);
     }
     ms_result_free(members);
     return rc;
@@ -324,7 +317,7 @@ bool_filter(const char *v)
 static json_t *
 user_json(ms_request *req, const ms_result *r, size_t i)
 {
-    json_t *o = asg_extra_obj(ms_cell(r, i, 9));
+    json_t *o = identity_extra_obj(ms_cell(r, i, 9));
     json_object_del(o, "password");
     json_object_set_new(o, "id", json_string(ms_cell(r, i, 0)));
     json_object_set_new(o, "name", json_string(ms_cell(r, i, 1)));
@@ -349,8 +342,8 @@ user_json(ms_request *req, const ms_result *r, size_t i)
     } else {
         json_object_set_new(o, "password_expires_at", json_null());
     }
-    json_object_set_new(o, "options", asg_extra_obj(ms_cell(r, i, 8)));
-    json_object_set_new(o, "links", asg_links_self(req, "users", ms_cell(r, i, 0)));
+    json_object_set_new(o, "options", identity_extra_obj(ms_cell(r, i, 8)));
+    json_object_set_new(o, "links", identity_links_self(req, "users", ms_cell(r, i, 0)));
     return o;
 }
 
@@ -372,14 +365,7 @@ identity_group_users(ms_request *req, ms_response *resp)
                             bool_filter(ms_req_query(req, "enabled")), &r);
     if (rc < 0)
         return rc;
-    json_t *list = json_array();
-    for (size_t i = 0; i < r->nrows; i++)
-        json_array_append_new(list, user_json(req, r, i));
-    ms_result_free(r);
-    ms_resp_json(
-        resp, 200,
-        json_pack("{s:o,s:o}", "users", list, "links", asg_collection_links(req)));
-    return 0;
+    return identity_list_reply(req, resp, "users", r, user_json);
 }
 
 /* 0 when both exist; -ENOENT after the 404 (group checked first, as
@@ -396,7 +382,7 @@ member_targets(ms_response *resp, const char *group_id, const char *user_id)
     rc = identity_user_lookup(user_id, NULL, NULL, NULL, &u);
     memset(u.password_hash, 0, sizeof(u.password_hash));
     if (rc == -ENOENT)
-        asg_not_found(resp, "user", user_id);
+        identity_not_found(resp, "user", user_id);
     return rc;
 }
 

@@ -3,12 +3,30 @@
 #ifndef IDENTITY_H
 #define IDENTITY_H
 
+#include <jansson.h>
+
 #include <monostack/db.h>
 #include <monostack/http.h>
 #include <monostack/log.h>
 
 extern const ms_migration identity_migrations[];
 extern const ms_module identity_module;
+
+/* ---- JSON pieces shared by every resource (views.c) ---- */
+/* {"self": "<base>/v3/<kind>/<id>"} */
+json_t *identity_links_self(ms_request *req, const char *kind, const char *id);
+/* Collection links: self is the request URL with its query string. */
+json_t *identity_collection_links(ms_request *req);
+/* The extra attributes of a row (JSON text) as a new object, {} when none. */
+json_t *identity_extra_obj(const char *text);
+/* Keys of obj not in known[] merged over old, as JSON text (caller frees);
+ * NULL when there are none. */
+char *identity_extra_text(const json_t *obj, const char *const *known, const char *old);
+/* Answer 404 "Could not find <what>: <id>." and return 0. */
+int identity_not_found(ms_response *resp, const char *what, const char *id);
+/* Answer 200 {"<key>": [render(row)...], "links": ...}; frees r. */
+int identity_list_reply(ms_request *req, ms_response *resp, const char *key, ms_result *r,
+                        json_t *(*render)(ms_request *req, const ms_result *r, size_t i));
 
 /* ---- tokens, auth, catalog, application credentials, v2.0 (tokens*.c,
  *      fernet.c, password.c, catalog.c, app_creds.c, v2.c, revoke.c) ---- */

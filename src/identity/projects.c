@@ -196,7 +196,7 @@ identity_project_list(ms_request *req, ms_response *resp)
     json_decref(map);
     json_decref(own);
     ms_resp_json(resp, 200, json_pack("{s:o,s:o}", "projects", list, "links",
-                                      res_collection_links(req)));
+                                      identity_collection_links(req)));
     return 0;
 }
 
@@ -385,7 +385,7 @@ identity_project_create(ms_request *req, ms_response *resp)
     json_t *tags = json_object_get(m, "tags");
     json_t *stripped = tags ? res_tags_strip(tags) : NULL;
     json_t *opts = res_options_merge(json_object(), json_object_get(m, "options"));
-    ms_autofree char *extra0 = res_extra_text(m, project_known, NULL);
+    ms_autofree char *extra0 = identity_extra_text(m, project_known, NULL);
     ms_autofree char *extra = res_extra_with_options(extra0, opts);
     json_decref(opts);
     rc = res_db_project_insert(id, name, domain_id, parent_id, desc, enabled, extra, stripped);
@@ -555,7 +555,7 @@ identity_project_update(ms_request *req, ms_response *resp)
         stripped = res_tags_strip(v);
     if ((v = json_object_get(m, "options")))
         opts = res_options_merge(opts, v);
-    extra0 = res_extra_text(m, project_known, ms_cell(r, 0, P_EXTRA));
+    extra0 = identity_extra_text(m, project_known, ms_cell(r, 0, P_EXTRA));
     extra = res_extra_with_options(extra0, opts);
     rc = res_db_project_update(id, name, desc, enabled, extra, stripped);
     if (rc == -EEXIST) {

@@ -52,6 +52,22 @@ finish(int rc)
     return ms_db_commit();
 }
 
+/* Delete an object and what hangs off it in one transaction: each of
+ * deps[] takes the id as its only parameter, then `last` must remove
+ * exactly one row (-ENOENT otherwise). */
+static int
+delete_cascade(const char *const *deps, size_t n, const char *last, const char *id)
+{
+    int rc = ms_db_begin();
+    if (rc < 0)
+        return rc;
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        rc = MS_DB_QUERY(NULL, deps[i], MS_P_STR(id));
+    if (rc == 0)
+        rc = DELETE_ONE(last, MS_P_STR(id));
+    return finish(rc);
+}
+
 /* Insert each tag of a JSON array (inside the caller's transaction). */
 static int
 insert_tags(const char *id, const json_t *tags)
@@ -172,14 +188,8 @@ res_db_domain_delete(const char *id)
 {
     if (ms_str_empty(id))
         return -ENOENT;    /* '' would match global roles */
-    int rc = ms_db_begin();
-    if (rc < 0)
-        return rc;
-    for (size_t i = 0; rc == 0 && i < MS_ARRAY_LEN(domain_delete_sql); i++)
-        rc = MS_DB_QUERY(NULL, domain_delete_sql[i], MS_P_STR(id));
-    if (rc == 0)
-        rc = DELETE_ONE("DELETE FROM id_domains WHERE id = ?", MS_P_STR(id));
-    return finish(rc);
+    return delete_cascade(domain_delete_sql, MS_ARRAY_LEN(domain_delete_sql),
+                          "DELETE FROM id_domains WHERE id = ?", id);
 }
 
 /* ---- projects ---- */
@@ -267,28 +277,22 @@ res_db_project_children(const char *id, long long *total, long long *enabled)
     return rc;
 }
 
+/* What goes with a project: its application credentials, the grants on
+ * it and its tags. */
+static const char *const project_delete_sql[] = {
+    "DELETE FROM id_app_cred_roles WHERE app_cred_id IN"
+    " (SELECT id FROM id_app_creds WHERE project_id = ?)",
+    "DELETE FROM id_app_creds WHERE project_id = ?",
+    "DELETE FROM id_assignments WHERE type IN ('UserProject', 'GroupProject')"
+    " AND target_id = ?",
+    "DELETE FROM id_project_tags WHERE project_id = ?",
+};
+
 int
 res_db_project_delete(const char *id)
 {
-    int rc = ms_db_begin();
-    if (rc < 0)
-        return rc;
-    rc = MS_DB_QUERY(NULL,
-                     "DELETE FROM id_app_cred_roles WHERE app_cred_id IN"
-                     " (SELECT id FROM id_app_creds WHERE project_id = ?)",
-                     MS_P_STR(id));
-    if (rc == 0)
-        rc = MS_DB_QUERY(NULL, "DELETE FROM id_app_creds WHERE project_id = ?", MS_P_STR(id));
-    if (rc == 0)
-        rc = MS_DB_QUERY(NULL,
-                         "DELETE FROM id_assignments WHERE type IN ('UserProject', 'GroupProject')"
-                         " AND target_id = ?",
-                         MS_P_STR(id));
-    if (rc == 0)
-        rc = MS_DB_QUERY(NULL, "DELETE FROM id_project_tags WHERE project_id = ?", MS_P_STR(id));
-    if (rc == 0)
-        rc = DELETE_ONE("DELETE FROM id_projects WHERE id = ?", MS_P_STR(id));
-    return finish(rc);
+    return delete_cascade(project_delete_sql, MS_ARRAY_LEN(project_delete_sql),
+                          "DELETE FROM id_projects WHERE id = ?", id);
 }
 
 int
@@ -399,28 +403,21 @@ res_db_user_set_password(const char *id, const char *hash)
                        MS_P_STR(hash), MS_P_STR(hash ? now : NULL), MS_P_STR(id));
 }
 
+/* What goes with a user: application credentials, grants, memberships. */
+static const char *const user_delete_sql[] = {
+    "DELETE FROM id_app_cred_roles WHERE app_cred_id IN"
+    " (SELECT id FROM id_app_creds WHERE user_id = ?)",
+    "DELETE FROM id_app_creds WHERE user_id = ?",
+    "DELETE FROM id_assignments WHERE type IN ('UserProject', 'UserDomain', 'UserSystem')"
+    " AND actor_id = ?",
+    "DELETE FROM id_user_groups WHERE user_id = ?",
+};
+
 int
 res_db_user_delete(const char *id)
 {
-    int rc = ms_db_begin();
-    if (rc < 0)
-        return rc;
-    rc = MS_DB_QUERY(NULL,
-                     "DELETE FROM id_app_cred_roles WHERE app_cred_id IN"
-                     " (SELECT id FROM id_app_creds WHERE user_id = ?)",
-                     MS_P_STR(id));
-    if (rc == 0)
-        rc = MS_DB_QUERY(NULL, "DELETE FROM id_app_creds WHERE user_id = ?", MS_P_STR(id));
-    if (rc == 0)
-        rc = MS_DB_QUERY(NULL,
-                         "DELETE FROM id_assignments WHERE type IN ('UserProject', 'UserDomain',"
-                         " 'UserSystem') AND actor_id = ?",
-                         MS_P_STR(id));
-    if (rc == 0)
-        rc = MS_DB_QUERY(NULL, "DELETE FROM id_user_groups WHERE user_id = ?", MS_P_STR(id));
-    if (rc == 0)
-        rc = DELETE_ONE("DELETE FROM id_users WHERE id = ?", MS_P_STR(id));
-    return finish(rc);
+    return delete_cascade(user_delete_sql, MS_ARRAY_LEN(user_delete_sql),
+                          "DELETE FROM id_users WHERE id = ?", id);
 }
 
 int

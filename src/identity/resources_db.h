@@ -79,10 +79,6 @@ int res_db_user_delete(const char *id);
 /* Groups of a user: id, name, domain_id, description, extra. */
 int res_db_user_groups(const char *user_id, ms_result **r);
 
-/* ---- shared handler helpers (domains.c) ---- */
-json_t *res_links_self(ms_request *req, const char *kind, const char *id);
-/* {"self": <this URL with its query>, "previous": null, "next": null} */
-json_t *res_collection_links(ms_request *req);
 /* The member object of a body (an empty object when the key is absent, as
  * Keystone validates body.get(key, {})), or NULL after a 400. */
 json_t *res_member(ms_request *req, ms_response *resp, const char *key);
@@ -103,8 +99,6 @@ int res_check_options(ms_response *resp, const json_t *v, bool user);
 int res_check_not_empty(ms_response *resp, const json_t *m);
 /* Extra attributes: the row's JSON text as an object (new reference), and
  * the text to store from obj's keys outside known[] merged over old. */
-json_t *res_extra_obj(const char *text);
-char *res_extra_text(const json_t *obj, const char *const *known, const char *old);
 /* Options kept in extra (projects, domains): new reference, {} when none. */
 json_t *res_options_of_extra(const char *extra);
 /* Merge a request's options over the stored ones (null removes a key). */

@@ -21,14 +21,14 @@ static const char *const role_known[] = {"id",      "name",  "domain_id", "descr
 json_t *
 asg_role_json(ms_request *req, const ms_result *r, size_t i)
 {
-    json_t *o = asg_extra_obj(ms_cell(r, i, 5));
+    json_t *o = identity_extra_obj(ms_cell(r, i, 5));
     const char *dom = ms_cell(r, i, 2);
     json_object_set_new(o, "id", json_string(ms_cell(r, i, 0)));
     json_object_set_new(o, "name", json_string(ms_cell(r, i, 1)));
     ms_json_set_str(o, "domain_id", ms_str_empty(dom) ? NULL : dom);
     ms_json_set_str(o, "description", ms_cell(r, i, 3));
-    json_object_set_new(o, "options", asg_extra_obj(ms_cell(r, i, 4)));
-    json_object_set_new(o, "links", asg_links_self(req, "roles", ms_cell(r, i, 0)));
+    json_object_set_new(o, "options", identity_extra_obj(ms_cell(r, i, 4)));
+    json_object_set_new(o, "links", identity_links_self(req, "roles", ms_cell(r, i, 0)));
     return o;
 }
 
@@ -42,7 +42,7 @@ asg_role_fetch(ms_response *resp, const char *id, ms_result **r)
     if (!(*r)->nrows) {
         ms_result_free(*r);
         *r = NULL;
-        asg_not_found(resp, "role", id);
+        identity_not_found(resp, "role", id);
         return -ENOENT;
     }
     return 0;
@@ -51,7 +51,7 @@ asg_role_fetch(ms_response *resp, const char *id, ms_result **r)
 static bool
 role_immutable(const ms_result *r)
 {
-    json_t *opts = asg_extra_obj(ms_cell(r, 0, 4));
+    json_t *opts = identity_extra_obj(ms_cell(r, 0, 4));
     bool imm = json_is_true(json_object_get(opts, "immutable"));
     json_decref(opts);
     return imm;
@@ -82,7 +82,7 @@ static char *
 merge_options(const json_t *m, const char *old, ms_response *resp, bool *bad)
 {
     *bad = false;
-    json_t *opts = asg_extra_obj(old);
+    json_t *opts = identity_extra_obj(old);
     json_t *in = json_object_get(m, "options");
     if (in) {
         if (!json_is_object(in)) {
@@ -182,14 +182,7 @@ identity_role_list(ms_request *req, ms_response *resp)
                               ms_req_query(req, "name"), &r);
     if (rc < 0)
         return rc;
-    json_t *list = json_array();
-    for (size_t i = 0; i < r->nrows; i++)
-        json_array_append_new(list, asg_role_json(req, r, i));
-    ms_result_free(r);
-    ms_resp_json(
-        resp, 200,
-        json_pack("{s:o,s:o}", "roles", list, "links", asg_collection_links(req)));
-    return 0;
+    return identity_list_reply(req, resp, "roles", r, asg_role_json);
 }
 
 int
@@ -226,7 +219,7 @@ identity_role_create(ms_request *req, ms_response *resp)
     options = merge_options(m, NULL, resp, &bad);
     if (bad)
         goto done;
-    extra = asg_extra_text(m, role_known, NULL);
+    extra = identity_extra_text(m, role_known, NULL);
     char id[33];
     ms_uuid_hex(id);
     rc = asg_db_role_insert(id, name, domain, desc, options, extra);
@@ -313,7 +306,7 @@ identity_role_update(ms_request *req, ms_response *resp)
             goto done;
         }
     }
-    extra = asg_extra_text(m, role_known, ms_cell(r, 0, 5));
+    extra = identity_extra_text(m, role_known, ms_cell(r, 0, 5));
     rc = asg_db_role_update(id, name, desc, options, extra);
     if (rc == -EEXIST) {
         const char *bd = json_is_string(dv) ? json_string_value(dv) : NULL;
@@ -359,7 +352,7 @@ identity_role_delete(ms_request *req, ms_response *resp)
         identity_token_cache_flush();
         ms_resp_empty(resp, 204);
     } else if (rc == -ENOENT) {
-        rc = asg_not_found(resp, "role", id);
+        rc = identity_not_found(resp, "role", id);
     }
     ms_result_free(holders);
     return rc;
@@ -370,7 +363,7 @@ identity_role_delete(ms_request *req, ms_response *resp)
 static json_t *
 inference_ref(ms_request *req, const char *id, const char *name)
 {
-    return json_pack("{s:s,s:o,s:s}", "id", id, "links", asg_links_self(req, "roles", id),
+    return json_pack("{s:s,s:o,s:s}", "id", id, "links", identity_links_self(req, "roles", id),
                      "name", name);
 }
 

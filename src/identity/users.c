@@ -42,7 +42,7 @@ expires_json(const char *db)
 static json_t *
 user_json(ms_request *req, const ms_result *r, size_t i)
 {
-    json_t *o = res_extra_obj(ms_cell(r, i, U_EXTRA));
+    json_t *o = identity_extra_obj(ms_cell(r, i, U_EXTRA));
     json_object_del(o, "password");
     json_object_set_new(o, "id", json_string(ms_cell(r, i, U_ID)));
     json_object_set_new(o, "name", json_string(ms_cell(r, i, U_NAME)));
@@ -56,8 +56,8 @@ user_json(ms_request *req, const ms_result *r, size_t i)
     if (ms_cell(r, i, U_EMAIL))
         json_object_set_new(o, "email", json_string(ms_cell(r, i, U_EMAIL)));
     json_object_set_new(o, "password_expires_at", expires_json(ms_cell(r, i, U_EXPIRES)));
-    json_object_set_new(o, "options", res_extra_obj(ms_cell(r, i, U_OPTIONS)));
-    json_object_set_new(o, "links", res_links_self(req, "users", ms_cell(r, i, U_ID)));
+    json_object_set_new(o, "options", identity_extra_obj(ms_cell(r, i, U_OPTIONS)));
+    json_object_set_new(o, "links", identity_links_self(req, "users", ms_cell(r, i, U_ID)));
     return o;
 }
 
@@ -196,7 +196,7 @@ identity_user_list(ms_request *req, ms_response *resp)
     }
     ms_result_free(r);
     ms_resp_json(resp, 200, json_pack("{s:o,s:o}", "users", list, "links",
-                                      res_collection_links(req)));
+                                      identity_collection_links(req)));
     return 0;
 }
 
@@ -234,7 +234,7 @@ identity_user_create(ms_request *req, ms_response *resp)
     ms_autofree char *name = res_strip(ms_json_strval(m, "name"));
     json_t *src = json_copy(m);
     const char *email = email_of(m, src);
-    ms_autofree char *extra = res_extra_text(src, user_known, NULL);
+    ms_autofree char *extra = identity_extra_text(src, user_known, NULL);
     json_decref(src);
     json_t *opts = res_options_merge(json_object(), json_object_get(m, "options"));
     ms_autofree char *options = json_object_size(opts) ? json_dumps(opts, JSON_COMPACT) : NULL;
@@ -304,8 +304,8 @@ identity_user_update(ms_request *req, ms_response *resp)
     const char *email = email_of(m, src);
     if (!email)
         email = json_object_get(m, "email") ? NULL : ms_cell(r, 0, U_EMAIL);
-    extra = res_extra_text(src, user_known, ms_cell(r, 0, U_EXTRA));
-    opts = res_extra_obj(ms_cell(r, 0, U_OPTIONS));
+    extra = identity_extra_text(src, user_known, ms_cell(r, 0, U_EXTRA));
+    opts = identity_extra_obj(ms_cell(r, 0, U_OPTIONS));
     if ((v = json_object_get(m, "options")))
         opts = res_options_merge(opts, v);
     options = json_object_size(opts) ? json_dumps(opts, JSON_COMPACT) : NULL;
@@ -428,7 +428,7 @@ identity_user_password(ms_request *req, ms_response *resp)
         free(msg);
         goto done;
     }
-    json_t *opts = res_extra_obj(ms_cell(r, 0, U_OPTIONS));
+    json_t *opts = identity_extra_obj(ms_cell(r, 0, U_OPTIONS));
     bool locked = json_is_true(json_object_get(opts, "lock_password"));
     json_decref(opts);
     if (locked) {
@@ -489,7 +489,7 @@ identity_user_projects(ms_request *req, ms_response *resp)
         return rc;
     }
     ms_resp_json(resp, 200, json_pack("{s:o,s:o}", "projects", list, "links",
-                                      res_collection_links(req)));
+                                      identity_collection_links(req)));
     return 0;
 }
 
@@ -515,17 +515,17 @@ identity_user_groups(ms_request *req, ms_response *resp)
         if ((name && strcmp(name, ms_cell(r, i, G_NAME)) != 0) ||
             !res_inexact_match(req, "name", ms_cell(r, i, G_NAME)))
             continue;
-        json_t *o = res_extra_obj(ms_cell(r, i, G_EXTRA));
+        json_t *o = identity_extra_obj(ms_cell(r, i, G_EXTRA));
         json_object_set_new(o, "id", json_string(ms_cell(r, i, G_ID)));
         json_object_set_new(o, "name", json_string(ms_cell(r, i, G_NAME)));
         json_object_set_new(o, "domain_id", json_string(ms_cell(r, i, G_DOMAIN)));
         json_object_set_new(o, "description",
                             json_string(ms_cell(r, i, G_DESC) ? ms_cell(r, i, G_DESC) : ""));
-        json_object_set_new(o, "links", res_links_self(req, "groups", ms_cell(r, i, G_ID)));
+        json_object_set_new(o, "links", identity_links_self(req, "groups", ms_cell(r, i, G_ID)));
         json_array_append_new(list, o);
     }
     ms_result_free(r);
     ms_resp_json(resp, 200, json_pack("{s:o,s:o}", "groups", list, "links",
-                                      res_collection_links(req)));
+                                      identity_collection_links(req)));
     return 0;
 }

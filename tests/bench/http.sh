@@ -10,91 +10,16 @@
 # its loopback only, and is stopped (by pid) and removed at the end.
 set -uo pipefail
 
-SRC=$(cd "$(dirname "$0")/../.." && pwd)
-BUILD=$(cd "${1:-$SRC/build}" && pwd) || exit 2
+BUILD=$(cd "${1:-$(dirname "$0")/../../build}" && pwd) || exit 2
 DUR=${2:-10}
+BENCH=http.sh
 NS="ms-bench-$$"
-SERVICES="$SRC/scripts/lib/services.sh"
-WORK=$(mktemp -d /tmp/ms-bench.XXXXXX)
-chmod 755 "$WORK"
-DPID=""
-NPID=""
-
-if [ "$(id -u)" -ne 0 ]; then
-    echo "http.sh: needs root for the network namespace" >&2
-    exit 2
-fi
-for t in wrk nginx curl; do
-    command -v "$t" >/dev/null || { echo "http.sh: $t is missing (scripts/setup.sh)" >&2; exit 2; }
-done
-[ -x "$BUILD/monostackd" ] || { echo "http.sh: no $BUILD/monostackd (build first)" >&2; exit 2; }
-
-N() { ip netns exec "$NS" "$@"; }
-
-cleanup() {
-    [ -n "$DPID" ] && kill -TERM "$DPID" 2>/dev/null && sleep 0.5
-    [ -n "$NPID" ] && kill -QUIT "$NPID" 2>/dev/null
-    N bash "$SERVICES" rabbitmq-stop "$WORK/svc" >/dev/null 2>&1
-    N bash "$SERVICES" mariadb-stop "$WORK/svc" >/dev/null 2>&1
-    local pids
-    pids=$(ip netns pids "$NS" 2>/dev/null)
-    # shellcheck disable=SC2086
-    [ -n "$pids" ] && kill -KILL $pids 2>/dev/null
-    ip netns del "$NS" 2>/dev/null
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-ip netns add "$NS" || exit 2
-N ip link set lo up
-
-echo "==> starting MariaDB and RabbitMQ in $NS"
-mkdir -p "$WORK/svc" "$WORK/state"
-chmod 755 "$WORK/svc"
-N bash "$SERVICES" mariadb-start "$WORK/svc" >/dev/null || exit 1
-N bash "$SERVICES" rabbitmq-start "$WORK/svc" 5672 >/dev/null || exit 1
-DB_PW=$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
-N mariadb --no-defaults -S "$WORK/svc/mysql.sock" -uroot -e "
-    CREATE DATABASE monostack; CREATE USER 'monostack'@'localhost' IDENTIFIED BY '$DB_PW';
-    GRANT ALL ON monostack.* TO 'monostack'@'localhost';" || exit 1
-cat > "$WORK/monostack.conf" <<EOF
-[DEFAULT]
-state_path = $WORK/state
-bind_host = 127.0.0.1
-log_level = INFO
-log_file = $WORK/monostackd.log
-[database]
-connection = mysql://monostack:$DB_PW@/monostack?unix_socket=$WORK/svc/mysql.sock
-[bus]
-url = amqp://guest:guest@127.0.0.1:5672/
-EOF
-N "$BUILD/monostack-manage" --config "$WORK/monostack.conf" db sync >/dev/null || exit 1
-N "$BUILD/monostack-manage" --config "$WORK/monostack.conf" fernet setup >/dev/null || exit 1
-
-echo "==> starting monostackd"
-t0=$(date +%s%N)
-N setsid "$BUILD/monostackd" --config "$WORK/monostack.conf" --pid-file "$WORK/d.pid" \
-    </dev/null >>"$WORK/monostackd.out" 2>&1 &
-DPID=$!
-serving=""
-for _ in $(seq 1 2000); do
-    if N curl -fsS -o /dev/null http://127.0.0.1:5000/healthcheck 2>/dev/null; then
-        serving=$(( ($(date +%s%N) - t0) / 1000000 ))
-        break
-    fi
-    kill -0 "$DPID" 2>/dev/null || break
-    sleep 0.005
-done
-if [ -z "$serving" ]; then
-    echo "http.sh: monostackd did not become healthy" >&2
-    tail -n 20 "$WORK/monostackd.out" "$WORK/monostackd.log" >&2 2>/dev/null
-    exit 1
-fi
-# $! is the shell wrapping `ip netns exec`; measure (and later stop) the daemon itself.
-DPID=$(cat "$WORK/d.pid")
+# shellcheck source=tests/bench/lib.sh
+. "$(dirname "$0")/lib.sh"
+bench_require wrk nginx curl
+bench_start INFO
 sleep 1
-rss_idle=$(awk '/^VmRSS/ {print $2}' "/proc/$DPID/status")
+rss_idle=$(bench_rss_kib)
 
 # The reference: nginx serving the identity GET / body as a static file.
 mkdir -p "$WORK/www" "$WORK/nginx/logs"
@@ -119,23 +44,17 @@ http {
 EOF
 chmod -R a+rX "$WORK/www"
 N nginx -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" </dev/null >/dev/null 2>&1 &
-NPID=$!
+BENCH_EXTRA_PIDS+=($!)
 for _ in $(seq 1 200); do
     N curl -fsS -o /dev/null http://127.0.0.1:8080/ 2>/dev/null && break
     sleep 0.02
 done
 
-# run_wrk URL CONNS -> "req/s p99"
+# run_wrk URL CONNS -> "req/s p99 notes"
 run_wrk() {
     local threads=1
     [ "$2" -gt 1 ] && threads=2
-    N wrk -t"$threads" -c"$2" -d"${DUR}s" --latency "$1" >"$WORK/wrk.out" 2>&1
-    local rps p99
-    rps=$(awk '/^Requests\/sec:/ {print $2}' "$WORK/wrk.out")
-    p99=$(awk '$1 == "99%" {print $2}' "$WORK/wrk.out")
-    local errs
-    errs=$(grep -E 'Non-2xx|Socket errors' "$WORK/wrk.out" | tr -s ' ' | tr '\n' ';')
-    echo "${rps:-?} ${p99:-?} ${errs}"
+    bench_wrk "$WORK/wrk.out" -t"$threads" -c"$2" -d"${DUR}s" --latency "$1"
 }
 
 echo "==> wrk, ${DUR}s per run, GET / ($size bytes) on identity (:5000) and nginx (:8080)"
@@ -144,7 +63,7 @@ for c in 1 64; do
     R[ms$c]=$(run_wrk http://127.0.0.1:5000/ "$c")
     R[ng$c]=$(run_wrk http://127.0.0.1:8080/ "$c")
 done
-rss_after=$(awk '/^VmRSS/ {print $2}' "/proc/$DPID/status")
+rss_after=$(bench_rss_kib)
 
 printf '\n%-28s %14s %10s   %14s %10s\n' "" "monostackd" "" "nginx static" ""
 printf '%-28s %14s %10s   %14s %10s\n' "GET / ($size bytes)" "req/s" "p99" "req/s" "p99"
@@ -160,6 +79,6 @@ for c in 1 64; do
     done
 done
 echo
-echo "monostackd start to serving: ${serving} ms (spawn to first 200 on /healthcheck)"
+echo "monostackd start to serving: ${SERVING_MS} ms (spawn to first 200 on /healthcheck)"
 echo "monostackd RSS idle: $((rss_idle / 1024)) MiB (${rss_idle} kB); after the runs: $((rss_after / 1024)) MiB"
 echo "note: identity answers GET / with 300 Multiple Choices (as Keystone does); nginx with 200."

@@ -16,87 +16,15 @@
 # password_hash_rounds), so password issue is bound by PBKDF2 by design.
 set -uo pipefail
 
-SRC=$(cd "$(dirname "$0")/../.." && pwd)
-BUILD=$(cd "${1:-$SRC/build}" && pwd) || exit 2
+BUILD=$(cd "${1:-$(dirname "$0")/../../build}" && pwd) || exit 2
 DUR=${2:-10}
+BENCH=identity.sh
 NS="ms-idbench-$$"
-SERVICES="$SRC/scripts/lib/services.sh"
-WORK=$(mktemp -d /tmp/ms-idbench.XXXXXX)
-chmod 755 "$WORK"
-DPID=""
-
-if [ "$(id -u)" -ne 0 ]; then
-    echo "identity.sh: needs root for the network namespace" >&2
-    exit 2
-fi
-for t in wrk curl python3; do
-    command -v "$t" >/dev/null || { echo "identity.sh: $t is missing (scripts/setup.sh)" >&2; exit 2; }
-done
-[ -x "$BUILD/monostackd" ] || { echo "identity.sh: no $BUILD/monostackd (build first)" >&2; exit 2; }
-
-N() { ip netns exec "$NS" "$@"; }
-
-cleanup() {
-    [ -n "$DPID" ] && kill -TERM "$DPID" 2>/dev/null && sleep 0.5
-    N bash "$SERVICES" rabbitmq-stop "$WORK/svc" >/dev/null 2>&1
-    N bash "$SERVICES" mariadb-stop "$WORK/svc" >/dev/null 2>&1
-    local pids
-    pids=$(ip netns pids "$NS" 2>/dev/null)
-    # shellcheck disable=SC2086
-    [ -n "$pids" ] && kill -KILL $pids 2>/dev/null
-    ip netns del "$NS" 2>/dev/null
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-ip netns add "$NS" || exit 2
-N ip link set lo up
-
-echo "==> starting MariaDB and RabbitMQ in $NS"
-mkdir -p "$WORK/svc" "$WORK/state"
-chmod 755 "$WORK/svc"
-N bash "$SERVICES" mariadb-start "$WORK/svc" >/dev/null || exit 1
-N bash "$SERVICES" rabbitmq-start "$WORK/svc" 5672 >/dev/null || exit 1
-DB_PW=$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
+# shellcheck source=tests/bench/lib.sh
+. "$(dirname "$0")/lib.sh"
+bench_require wrk curl python3
+bench_start WARNING
 ADMIN_PW=$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
-N mariadb --no-defaults -S "$WORK/svc/mysql.sock" -uroot -e "
-    CREATE DATABASE monostack; CREATE USER 'monostack'@'localhost' IDENTIFIED BY '$DB_PW';
-    GRANT ALL ON monostack.* TO 'monostack'@'localhost';" || exit 1
-cat > "$WORK/monostack.conf" <<EOF
-[DEFAULT]
-state_path = $WORK/state
-bind_host = 127.0.0.1
-log_level = WARNING
-log_file = $WORK/monostackd.log
-[database]
-connection = mysql://monostack:$DB_PW@/monostack?unix_socket=$WORK/svc/mysql.sock
-[bus]
-url = amqp://guest:guest@127.0.0.1:5672/
-EOF
-M() { N "$BUILD/monostack-manage" --config "$WORK/monostack.conf" "$@"; }
-M db sync >/dev/null || exit 1
-M fernet setup >/dev/null || exit 1
-
-echo "==> starting monostackd"
-N setsid "$BUILD/monostackd" --config "$WORK/monostack.conf" --pid-file "$WORK/d.pid" \
-    </dev/null >>"$WORK/monostackd.out" 2>&1 &
-DPID=$!
-ok=""
-for _ in $(seq 1 2000); do
-    if N curl -fsS -o /dev/null http://127.0.0.1:5000/healthcheck 2>/dev/null; then
-        ok=1
-        break
-    fi
-    kill -0 "$DPID" 2>/dev/null || break
-    sleep 0.005
-done
-if [ -z "$ok" ]; then
-    echo "identity.sh: monostackd did not become healthy" >&2
-    tail -n 20 "$WORK/monostackd.out" "$WORK/monostackd.log" >&2 2>/dev/null
-    exit 1
-fi
-MPID=$(cat "$WORK/d.pid" 2>/dev/null || echo "$DPID")
 M bootstrap --admin-password "$ADMIN_PW" --public-url http://127.0.0.1 >/dev/null || exit 1
 
 # Request bodies and a token to validate.
@@ -133,12 +61,8 @@ run_wrk() {
     shift 3
     local threads=1
     [ "$c" -gt 1 ] && threads=2
-    N wrk -t"$threads" -c"$c" -d"${DUR}s" --timeout 30s --latency "$@" "$url" >"$WORK/wrk-$name-$c.out" 2>&1
-    local rps p99 errs
-    rps=$(awk '/^Requests\/sec:/ {print $2}' "$WORK/wrk-$name-$c.out")
-    p99=$(awk '$1 == "99%" {print $2}' "$WORK/wrk-$name-$c.out")
-    errs=$(grep -E 'Non-2xx|Socket errors' "$WORK/wrk-$name-$c.out" | tr -s ' ' | tr '\n' ';')
-    echo "${rps:-?} ${p99:-?} ${errs}"
+    bench_wrk "$WORK/wrk-$name-$c.out" -t"$threads" -c"$c" -d"${DUR}s" --timeout 30s \
+        --latency "$@" "$url"
 }
 
 H_AUTH="X-Auth-Token: $TOKEN"
@@ -150,7 +74,7 @@ for c in 1 16; do
     R[http$c]=$(run_wrk http "$c" http://127.0.0.1:5000/)
     if [ -n "${MS_BENCH_PERF:-}" ] && [ "$c" -gt 1 ]; then
         # MS_BENCH_PERF=FILE: profile the daemon during this run, report to FILE
-        perf record -q --call-graph dwarf,16384 -F 499 -p "$MPID" -o "$MS_BENCH_PERF.data" -- sleep "$DUR" >/dev/null 2>&1 &
+        perf record -q --call-graph dwarf,16384 -F 499 -p "$DPID" -o "$MS_BENCH_PERF.data" -- sleep "$DUR" >/dev/null 2>&1 &
         PERFPID=$!
     fi
     R[val$c]=$(run_wrk val "$c" "$V" -H "$H_AUTH" -H "$H_SUBJ")
@@ -188,5 +112,5 @@ for k in http val valnc isstok isspw; do
 done
 echo
 echo "note: a non-2xx note on the HTTP limit row is expected (GET / answers 300, as Keystone)."
-rss=$(awk '/^VmRSS/ {print $2}' "/proc/$MPID/status")
+rss=$(bench_rss_kib)
 echo "monostackd RSS after the runs: $((rss / 1024)) MiB"
