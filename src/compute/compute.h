@@ -54,6 +54,13 @@ int64_t compute_now(void);                             /* epoch microseconds */
 /* Check a route's project id path segment against the token (Nova answers
  * 400 on a mismatch); true when fine. */
 bool compute_project_ok(ms_request *req, ms_response *resp);
+/* From microversion 2.75 Nova rejects query parameters its schema does not
+ * name; below it, unknown ones are ignored. allowed is NULL-terminated.
+ * True when fine; answers 400 otherwise. */
+bool compute_query_strict(ms_request *req, ms_response *resp, const char *const *allowed);
+/* Whether the negotiated microversion is at least major.minor (a request
+ * without one is 2.1). */
+#define COMPUTE_MV_GE(req, major, minor) ((req)->mv >= MS_MV(major, minor))
 
 /* ---- versions (versions.c) ---- */
 int compute_versions(ms_request *req, ms_response *resp);
@@ -78,6 +85,7 @@ int compute_flavor_db_insert(compute_flavor *f);   /* -EEXIST: name or flavorid 
 int compute_flavor_db_name_used(const char *name, bool *used);
 int compute_flavor_db_id_used(const char *flavorid, bool *used);
 int compute_flavor_db_delete(long long id);
+int compute_flavor_db_set_description(long long id, const char *description);
 typedef struct {
     const char *project;           /* non-admin: public or granted to this project */
     bool admin;
@@ -108,6 +116,7 @@ int compute_flavor_detail(ms_request *req, ms_response *resp);
 int compute_flavor_show(ms_request *req, ms_response *resp);
 int compute_flavor_create(ms_request *req, ms_response *resp);
 int compute_flavor_delete(ms_request *req, ms_response *resp);
+int compute_flavor_update(ms_request *req, ms_response *resp);
 int compute_flavor_specs_list(ms_request *req, ms_response *resp);
 int compute_flavor_specs_create(ms_request *req, ms_response *resp);
 int compute_flavor_spec_show(ms_request *req, ms_response *resp);

@@ -27,6 +27,7 @@ static const ms_route compute_base_routes[] = {
     R(GET_HEAD, V21 "/flavors/detail", compute_flavor_detail, MS_POL_ANY, "flavors:detail"),
     R(MS_POST, V21 "/flavors", compute_flavor_create, MS_POL_ADMIN, "os-flavor-manage:create"),
     R(GET_HEAD, V21 "/flavors/{flavor_id}", compute_flavor_show, MS_POL_ANY, "flavors:show"),
+    RV(MS_PUT, V21 "/flavors/{flavor_id}", compute_flavor_update, MS_POL_ADMIN, "os-flavor-manage:update", MS_MV(2, 55), 0),
     R(MS_DELETE, V21 "/flavors/{flavor_id}", compute_flavor_delete, MS_POL_ADMIN, "os-flavor-manage:delete"),
     R(MS_POST, V21 "/flavors/{flavor_id}/action", compute_flavor_action, MS_POL_ADMIN, "os-flavor-access:action"),
     R(GET_HEAD, V21 "/flavors/{flavor_id}/os-flavor-access", compute_flavor_access_list, MS_POL_ADMIN, "os-flavor-access:index"),
