@@ -144,11 +144,19 @@ int compute_ssh_fingerprint(const char *public_key, char fp[48]);
 /* Generate an RSA-2048 key: PEM private key and "ssh-rsa ... Generated-by-Nova"
  * public line; caller frees both. */
 int compute_ssh_generate(char **private_pem, char **public_line);
+/* A PEM X.509 certificate's SHA-1 fingerprint, colon hex; -EINVAL. */
+int compute_x509_fingerprint(const char *pem, char fp[64]);
+/* A self-signed client certificate for the user (PEM) and its key as a
+ * base64 PKCS#12 bundle, as Nova generates x509 keypairs; caller frees. */
+int compute_x509_generate(const char *user_id, char **private_b64, char **cert_pem);
 
 int compute_keypair_db_get(const char *user_id, const char *name, compute_keypair *out);
 int compute_keypair_db_insert(compute_keypair *k);     /* -EEXIST */
 int compute_keypair_db_delete(const char *user_id, const char *name, bool *found);
-int compute_keypair_db_list(const char *user_id, compute_keypair **out, size_t *n);
+/* Sorted by name, after marker (a name; NULL from the start), at most
+ * limit (< 0: all). */
+int compute_keypair_db_list(const char *user_id, const char *marker, int limit,
+                            compute_keypair **out, size_t *n);
 int compute_keypair_db_count(const char *user_id, long long *n);
 
 int compute_keypair_list(ms_request *req, ms_response *resp);
