@@ -20,7 +20,7 @@ extern const ms_migration compute_migrations[];
 extern const ms_module compute_module;
 
 /* The highest microversion whose changes are implemented. */
-#define COMPUTE_MV_MAX MS_MV(2, 1)
+#define COMPUTE_MV_MAX MS_MV(2, 92)
 
 /* ---- shared helpers (util.c) ---- */
 /* "http://host:8774/v2.1[/project]" and the bookmark form without the
@@ -400,6 +400,7 @@ typedef struct {
     char name[256];
     char project_id[MS_ID_LEN], user_id[MS_ID_LEN];
     char policy[32];
+    int max_server_per_host;             /* 0: no rule */
     json_t *members;                     /* array of live instance uuids (owned) */
 } compute_server_group;
 
@@ -415,7 +416,9 @@ int compute_server_group_db_delete(const char *uuid);
 int compute_server_group_db_members_count(const char *group_uuid, long long *n);
 int compute_server_group_db_add_member(const char *group_uuid, const char *instance_uuid);
 /* The policy of the instance's group and the hosts its other live members
- * are on (new array); -ENOENT when the instance is in no group. */
+ * are on (new array); -ENOENT when the instance is in no group. For an
+ * anti-affinity group with max_server_per_host N, only the hosts that
+ * already hold N other members (the ones to avoid). */
 int compute_server_group_db_placement(const char *instance_uuid, char policy[32],
                                       json_t **hosts);
 

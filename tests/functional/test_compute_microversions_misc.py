@@ -1,0 +1,471 @@
+"""Compute microversions 2.2-2.92 outside the servers API: flavors,
+keypairs, server groups, hypervisors, services, quotas/limits, simple
+tenant usage, aggregates and the version documents, through raw HTTP with
+the OpenStack-API-Version header (and the openstack CLI where natural).
+Every test makes its own resources and checks 2.1 still answers as before."""
+import subprocess
+import tempfile
+import os
+import uuid
+
+import pytest
+
+from conftest import http_session
+
+COMPUTE = "http://127.0.0.1:8774"
+IDENTITY = "http://127.0.0.1:5000"
+
+
+@pytest.fixture(scope="module")
+def compute(stack):
+    stack.write_config(overrides={"libvirt": {"uri": "test:///default",
+                                              "virt_type": "qemu"}})
+    stack.restart_daemon()
+    stack.manage("bootstrap", "--admin-password", stack.admin_password,
+                 "--public-url", "http://127.0.0.1")
+    return stack
+
+
+def nova(token, method, path, mv=None, **kw):
+    headers = kw.pop("headers", {})
+    headers["X-Auth-Token"] = token
+    if mv:
+        headers["OpenStack-API-Version"] = "compute " + mv
+    return http_session().request(method, COMPUTE + path, headers=headers, timeout=60, **kw)
+
+
+def _token(user, password, project):
+    body = {"auth": {
+        "identity": {"methods": ["password"], "password": {"user": {
+            "name": user, "domain": {"name": "Default"}, "password": password}}},
+        "scope": {"project": {"name": project, "domain": {"name": "Default"}}}}}
+    r = http_session().post(IDENTITY + "/v3/auth/tokens", json=body, timeout=30)
+    assert r.status_code == 201, r.text
+    tok = r.json()["token"]
+    return r.headers["X-Subject-Token"], tok["user"]["id"], tok["project"]["id"]
+
+
+@pytest.fixture(scope="module")
+def member(compute, osc):
+    """(token, user_id, project_id) of a member of its own project."""
+    pw = "Mv-member-pass-1"
+    osc("project", "create", "--domain", "default", "mv-misc", check=False)
+    osc("user", "create", "--domain", "default", "--password", pw, "mv-misc-u", check=False)
+    osc("role", "add", "--project", "mv-misc", "--user", "mv-misc-u", "member")
+    return _token("mv-misc-u", pw, "mv-misc")
+
+
+@pytest.fixture(scope="module")
+def admin(compute, admin_token):
+    body = http_session().get(IDENTITY + "/v3/auth/tokens", headers={
+        "X-Auth-Token": admin_token, "X-Subject-Token": admin_token}, timeout=10).json()
+    return admin_token, body["token"]["user"]["id"], body["token"]["project"]["id"]
+
+
+def uniq(prefix):
+    return "%s-%s" % (prefix, uuid.uuid4().hex[:8])
+
+
+def bad_request(r):
+    assert r.status_code == 400, (r.status_code, r.text)
+    assert r.json()["badRequest"]["code"] == 400
+    return r.json()["badRequest"]["message"]
+
+
+# ---- version documents ----------------------------------------------------
+
+def test_version_documents_report_max(compute, admin):
+    tok = admin[0]
+    v = {x["id"]: x for x in http_session().get(COMPUTE + "/", timeout=10).json()["versions"]}
+    top = v["v2.1"]["version"]
+    assert tuple(int(x) for x in top.split(".")) >= (2, 88)
+    assert http_session().get(COMPUTE + "/v2.1", timeout=10).json()["version"]["version"] == top
+    r = nova(tok, "GET", "/v2.1/flavors", mv="latest")
+    assert r.headers["OpenStack-API-Version"] == "compute " + top
+
+
+def test_method_of_a_later_microversion_is_404(compute, admin):
+    tok = admin[0]
+    r = nova(tok, "PUT", "/v2.1/flavors/1", mv="2.54",
+             json={"flavor": {"description": "x"}})
+    assert r.status_code == 404, r.text
+    assert "itemNotFound" in r.json()
+
+
+# ---- flavors ----------------------------------------------------------------
+
+def test_flavor_description_and_swap(compute, admin):
+    tok = admin[0]
+    name, fid = uniq("mvf"), uniq("mvfid")
+    body = {"flavor": {"name": name, "id": fid, "ram": 128, "vcpus": 1, "disk": 1,
+                       "description": "small one"}}
+    # description is an unknown property before 2.55
+    assert "description" in bad_request(nova(tok, "POST", "/v2.1/flavors", mv="2.54",
+                                             json=body))
+    r = nova(tok, "POST", "/v2.1/flavors", mv="2.55", json=body)
+    assert r.status_code == 200, r.text
+    f = r.json()["flavor"]
+    assert f["description"] == "small one" and f["swap"] == ""
+    assert "extra_specs" not in f
+    # 2.1 shows neither description nor the 2.75 swap
+    f21 = nova(tok, "GET", "/v2.1/flavors/" + fid).json()["flavor"]
+    assert "description" not in f21 and f21["swap"] == ""
+    f75 = nova(tok, "GET", "/v2.1/flavors/" + fid, mv="2.75").json()["flavor"]
+    assert f75["swap"] == 0 and f75["description"] == "small one"
+    # the index at 2.55 carries the description, at 2.54 not
+    idx = nova(tok, "GET", "/v2.1/flavors", mv="2.55").json()["flavors"]
+    assert [x for x in idx if x["id"] == fid][0]["description"] == "small one"
+    idx = nova(tok, "GET", "/v2.1/flavors", mv="2.54").json()["flavors"]
+    assert "description" not in [x for x in idx if x["id"] == fid][0]
+    # PUT updates only the description
+    r = nova(tok, "PUT", "/v2.1/flavors/" + fid, mv="2.55",
+             json={"flavor": {"description": "renamed"}})
+    assert r.status_code == 200 and r.json()["flavor"]["description"] == "renamed"
+    assert nova(tok, "GET", "/v2.1/flavors/" + fid, mv="2.55").json()[
+        "flavor"]["description"] == "renamed"
+    bad_request(nova(tok, "PUT", "/v2.1/flavors/" + fid, mv="2.55",
+                     json={"flavor": {"name": "other"}}))
+    bad_request(nova(tok, "PUT", "/v2.1/flavors/" + fid, mv="2.55", json={"flavor": {}}))
+    bad_request(nova(tok, "PUT", "/v2.1/flavors/" + fid, mv="2.55",
+                     json={"flavor": {"description": "bad\x01char"}}))
+    r = nova(tok, "PUT", "/v2.1/flavors/" + fid, mv="2.55",
+             json={"flavor": {"description": None}})
+    assert r.status_code == 200 and r.json()["flavor"]["description"] is None
+    r = nova(tok, "PUT", "/v2.1/flavors/nope-" + fid, mv="2.55",
+             json={"flavor": {"description": "x"}})
+    assert r.status_code == 404
+    assert nova(tok, "DELETE", "/v2.1/flavors/" + fid).status_code == 202
+
+
+def test_flavor_update_is_admin_only(compute, member):
+    r = nova(member[0], "PUT", "/v2.1/flavors/1", mv="2.55",
+             json={"flavor": {"description": "x"}})
+    assert r.status_code == 403
+
+
+def test_flavor_extra_specs_embedded(compute, admin, member):
+    tok = admin[0]
+    fid = uniq("mvspec")
+    r = nova(tok, "POST", "/v2.1/flavors", mv="2.61", json={"flavor": {
+        "name": fid, "id": fid, "ram": 128, "vcpus": 1, "disk": 1}})
+    assert r.status_code == 200 and r.json()["flavor"]["extra_specs"] == {}
+    assert nova(tok, "POST", "/v2.1/flavors/%s/os-extra_specs" % fid,
+                json={"extra_specs": {"hw:cpu_policy": "shared"}}).status_code == 200
+    show = nova(tok, "GET", "/v2.1/flavors/" + fid, mv="2.61").json()["flavor"]
+    assert show["extra_specs"] == {"hw:cpu_policy": "shared"}
+    assert "extra_specs" not in nova(tok, "GET", "/v2.1/flavors/" + fid, mv="2.60").json()[
+        "flavor"]
+    det = nova(member[0], "GET", "/v2.1/flavors/detail", mv="2.61").json()["flavors"]
+    assert [x for x in det if x["id"] == fid][0]["extra_specs"] == {"hw:cpu_policy": "shared"}
+    # the index view has no extra specs
+    assert "extra_specs" not in nova(tok, "GET", "/v2.1/flavors", mv="2.61").json()[
+        "flavors"][0]
+    nova(tok, "DELETE", "/v2.1/flavors/" + fid)
+
+
+def test_flavor_access_to_public_flavor(compute, admin):
+    tok = admin[0]
+    fid = uniq("mvpub")
+    assert nova(tok, "POST", "/v2.1/flavors", json={"flavor": {
+        "name": fid, "id": fid, "ram": 128, "vcpus": 1, "disk": 1}}).status_code == 200
+    act = {"addTenantAccess": {"tenant": admin[2]}}
+    r = nova(tok, "POST", "/v2.1/flavors/%s/action" % fid, mv="2.7", json=act)
+    assert r.status_code == 409, r.text
+    assert r.json()["conflictingRequest"]["message"] == "Can not add access to a public flavor."
+    # before 2.7 Nova accepts it
+    r = nova(tok, "POST", "/v2.1/flavors/%s/action" % fid, mv="2.6", json=act)
+    assert r.status_code == 200, r.text
+    assert r.json()["flavor_access"] == [{"flavor_id": fid, "tenant_id": admin[2]}]
+    nova(tok, "DELETE", "/v2.1/flavors/" + fid)
+
+
+def test_flavor_list_strict_query_from_2_75(compute, admin):
+    tok = admin[0]
+    assert nova(tok, "GET", "/v2.1/flavors?foo=1", mv="2.74").status_code == 200
+    msg = bad_request(nova(tok, "GET", "/v2.1/flavors/detail?foo=1", mv="2.75"))
+    assert "foo" in msg
+    assert nova(tok, "GET", "/v2.1/flavors?minRam=1&limit=2&sort_key=name",
+                mv="2.75").status_code == 200
+
+
+def test_flavor_cli_description(compute, osc):
+    fid = uniq("mvcli")
+    f = osc("--os-compute-api-version", "2.55", "flavor", "create", "--ram", "128",
+            "--vcpus", "1", "--disk", "1", "--id", fid, "--description", "from cli", fid,
+            "-f", "json")
+    assert f["description"] == "from cli"
+    osc("--os-compute-api-version", "2.55", "flavor", "set", "--description", "changed", fid)
+    f = osc("--os-compute-api-version", "2.55", "flavor", "show", fid, "-f", "json")
+    assert f["description"] == "changed"
+    osc("flavor", "delete", fid)
+
+
+# ---- keypairs -----------------------------------------------------------------
+
+def _pubkey():
+    with tempfile.TemporaryDirectory() as d:
+        key = os.path.join(d, "k")
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", key], check=True)
+        return open(key + ".pub").read().strip()
+
+
+def test_keypair_type_and_statuses(compute, member):
+    tok, user, _ = member
+    name = uniq("kp")
+    # 2.1: 200 on create, no type, 202 on delete
+    r = nova(tok, "POST", "/v2.1/os-keypairs", json={"keypair": {"name": name}})
+    assert r.status_code == 200 and "type" not in r.json()["keypair"]
+    assert r.json()["keypair"]["user_id"] == user
+    bad_request(nova(tok, "POST", "/v2.1/os-keypairs",
+                     json={"keypair": {"name": uniq("kp"), "type": "ssh"}}))
+    assert "type" not in nova(tok, "GET", "/v2.1/os-keypairs/" + name).json()["keypair"]
+    assert nova(tok, "DELETE", "/v2.1/os-keypairs/" + name).status_code == 202
+    # 2.2: 201, type shown everywhere, 204 on delete
+    r = nova(tok, "POST", "/v2.1/os-keypairs", mv="2.2",
+             json={"keypair": {"name": name, "type": "ssh", "public_key": _pubkey()}})
+    assert r.status_code == 201, r.text
+    assert r.json()["keypair"]["type"] == "ssh"
+    assert nova(tok, "GET", "/v2.1/os-keypairs/" + name, mv="2.2").json()[
+        "keypair"]["type"] == "ssh"
+    lst = nova(tok, "GET", "/v2.1/os-keypairs", mv="2.2").json()["keypairs"]
+    assert [k["keypair"]["type"] for k in lst if k["keypair"]["name"] == name] == ["ssh"]
+    msg = bad_request(nova(tok, "POST", "/v2.1/os-keypairs", mv="2.2",
+                           json={"keypair": {"name": uniq("kp"), "type": "rsa"}}))
+    assert "'rsa' is not one of ['ssh', 'x509']" in msg
+    assert nova(tok, "DELETE", "/v2.1/os-keypairs/" + name, mv="2.2").status_code == 204
+
+
+def test_keypair_x509(compute, member):
+    tok = member[0]
+    name = uniq("x509")
+    r = nova(tok, "POST", "/v2.1/os-keypairs", mv="2.2",
+             json={"keypair": {"name": name, "type": "x509"}})
+    assert r.status_code == 201, r.text
+    kp = r.json()["keypair"]
+    assert kp["type"] == "x509" and kp["public_key"].startswith("-----BEGIN CERTIFICATE-----")
+    assert kp["private_key"]                # base64 PKCS#12
+    with tempfile.TemporaryDirectory() as d:
+        pem = os.path.join(d, "c.pem")
+        open(pem, "w").write(kp["public_key"])
+        out = subprocess.run(["openssl", "x509", "-in", pem, "-noout", "-fingerprint",
+                              "-sha1", "-subject"], capture_output=True, text=True,
+                             check=True).stdout
+        fp = out.split("=", 1)[1].split()[0].lower()
+        assert kp["fingerprint"] == fp
+        assert member[1] in out
+        p12 = os.path.join(d, "k.p12")
+        import base64
+        open(p12, "wb").write(base64.b64decode(kp["private_key"]))
+        subprocess.run(["openssl", "pkcs12", "-in", p12, "-passin", "pass:", "-nodes",
+                        "-noout"], check=True, capture_output=True)
+    # import the same certificate under another name
+    name2 = uniq("x509")
+    r = nova(tok, "POST", "/v2.1/os-keypairs", mv="2.2", json={"keypair": {
+        "name": name2, "type": "x509", "public_key": kp["public_key"]}})
+    assert r.status_code == 201 and r.json()["keypair"]["fingerprint"] == kp["fingerprint"]
+    assert "private_key" not in r.json()["keypair"]
+    bad_request(nova(tok, "POST", "/v2.1/os-keypairs", mv="2.2", json={"keypair": {
+        "name": uniq("x509"), "type": "x509", "public_key": _pubkey()}}))
+    for n in (name, name2):
+        assert nova(tok, "DELETE", "/v2.1/os-keypairs/" + n, mv="2.2").status_code == 204
+
+
+def test_keypair_user_id_for_admin(compute, admin, member):
+    atok = admin[0]
+    mtok, muser, _ = member
+    name = uniq("kpu")
+    body = {"keypair": {"name": name, "user_id": muser, "public_key": _pubkey()}}
+    bad_request(nova(atok, "POST", "/v2.1/os-keypairs", mv="2.9", json=body))
+    r = nova(atok, "POST", "/v2.1/os-keypairs", mv="2.10", json=body)
+    assert r.status_code == 201 and r.json()["keypair"]["user_id"] == muser
+    # the member sees it as its own; the admin reaches it with ?user_id=
+    assert nova(mtok, "GET", "/v2.1/os-keypairs/" + name, mv="2.10").status_code == 200
+    assert nova(atok, "GET", "/v2.1/os-keypairs/" + name, mv="2.10").status_code == 404
+    r = nova(atok, "GET", "/v2.1/os-keypairs/%s?user_id=%s" % (name, muser), mv="2.10")
+    assert r.status_code == 200 and r.json()["keypair"]["user_id"] == muser
+    # before 2.10 the query is ignored
+    assert nova(atok, "GET", "/v2.1/os-keypairs/%s?user_id=%s" % (name, muser),
+                mv="2.9").status_code == 404
+    names = [k["keypair"]["name"] for k in nova(
+        atok, "GET", "/v2.1/os-keypairs?user_id=" + muser, mv="2.10").json()["keypairs"]]
+    assert name in names
+    # a member cannot act for someone else
+    r = nova(mtok, "GET", "/v2.1/os-keypairs?user_id=" + admin[1], mv="2.10")
+    assert r.status_code == 403
+    r = nova(mtok, "POST", "/v2.1/os-keypairs", mv="2.10", json={"keypair": {
+        "name": uniq("kpu"), "user_id": admin[1]}})
+    assert r.status_code == 403
+    assert nova(atok, "DELETE", "/v2.1/os-keypairs/%s?user_id=%s" % (name, muser),
+                mv="2.10").status_code == 204
+    assert nova(mtok, "GET", "/v2.1/os-keypairs/" + name, mv="2.10").status_code == 404
+
+
+def test_keypair_pagination(compute, osc):
+    pw = "Mv-kp-pass-1"
+    osc("project", "create", "--domain", "default", "mv-kp", check=False)
+    osc("user", "create", "--domain", "default", "--password", pw, "mv-kp-u", check=False)
+    osc("role", "add", "--project", "mv-kp", "--user", "mv-kp-u", "member")
+    tok = _token("mv-kp-u", pw, "mv-kp")[0]
+    for k in nova(tok, "GET", "/v2.1/os-keypairs").json()["keypairs"]:
+        nova(tok, "DELETE", "/v2.1/os-keypairs/" + k["keypair"]["name"])
+    pub = _pubkey()
+    names = ["pg-%d" % i for i in range(5)]
+    for n in names:
+        assert nova(tok, "POST", "/v2.1/os-keypairs", mv="2.35", json={"keypair": {
+            "name": n, "public_key": pub}}).status_code == 201
+    r = nova(tok, "GET", "/v2.1/os-keypairs?limit=2", mv="2.35").json()
+    assert [k["keypair"]["name"] for k in r["keypairs"]] == names[:2]
+    nxt = r["keypairs_links"][0]
+    assert nxt["rel"] == "next" and "marker=pg-1" in nxt["href"] and "limit=2" in nxt["href"]
+    r = nova(tok, "GET", "/v2.1/os-keypairs?limit=2&marker=pg-1", mv="2.35").json()
+    assert [k["keypair"]["name"] for k in r["keypairs"]] == names[2:4]
+    r = nova(tok, "GET", "/v2.1/os-keypairs?marker=pg-3", mv="2.35").json()
+    assert [k["keypair"]["name"] for k in r["keypairs"]] == names[4:]
+    assert "keypairs_links" not in r
+    bad_request(nova(tok, "GET", "/v2.1/os-keypairs?marker=nope", mv="2.35"))
+    bad_request(nova(tok, "GET", "/v2.1/os-keypairs?limit=-1", mv="2.35"))
+    # before 2.35 limit is ignored
+    r = nova(tok, "GET", "/v2.1/os-keypairs?limit=2", mv="2.34").json()
+    assert len(r["keypairs"]) == 5 and "keypairs_links" not in r
+    # 2.75 rejects unknown query parameters
+    assert nova(tok, "GET", "/v2.1/os-keypairs?foo=1", mv="2.74").status_code == 200
+    bad_request(nova(tok, "GET", "/v2.1/os-keypairs?foo=1", mv="2.75"))
+    bad_request(nova(tok, "GET", "/v2.1/os-keypairs/pg-0?foo=1", mv="2.75"))
+    # the CLI lists them at 2.35 (following the links)
+    out = osc("--os-compute-api-version", "2.35", "keypair", "list", "-f", "json",
+              env=compute.env(user="mv-kp-u", password=pw, project="mv-kp"))
+    assert sorted(x["Name"] for x in out) == names
+    for n in names:
+        nova(tok, "DELETE", "/v2.1/os-keypairs/" + n)
+
+
+def test_keypair_import_only_from_2_92(compute, member):
+    tok = member[0]
+    name = uniq("k92") + "@x.y"
+    msg = bad_request(nova(tok, "POST", "/v2.1/os-keypairs", mv="2.92",
+                           json={"keypair": {"name": name}}))
+    assert "'public_key' is a required property" in msg
+    # '@' and '.' are accepted from 2.92 only
+    bad_request(nova(tok, "POST", "/v2.1/os-keypairs", mv="2.91",
+                     json={"keypair": {"name": name, "public_key": _pubkey()}}))
+    r = nova(tok, "POST", "/v2.1/os-keypairs", mv="2.92",
+             json={"keypair": {"name": name, "public_key": _pubkey()}})
+    assert r.status_code == 201, r.text
+    assert "private_key" not in r.json()["keypair"]
+    # 2.91 still generates
+    r = nova(tok, "POST", "/v2.1/os-keypairs", mv="2.91", json={"keypair": {"name": uniq("k91")}})
+    assert r.status_code == 201 and "private_key" in r.json()["keypair"]
+    nova(tok, "DELETE", "/v2.1/os-keypairs/" + r.json()["keypair"]["name"])
+    nova(tok, "DELETE", "/v2.1/os-keypairs/" + name)
+
+
+# ---- server groups ----------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def image_id(compute, osc):
+    with tempfile.NamedTemporaryFile(suffix=".qcow2") as f:
+        subprocess.run(["qemu-img", "create", "-f", "qcow2", f.name, "64M"], check=True,
+                       capture_output=True)
+        img = osc("image", "create", "--disk-format", "qcow2", "--container-format", "bare",
+                  "--file", f.name, "--public", uniq("mv-img"), "-f", "json")
+    return img["id"]
+
+
+def _wait_status(tok, sid, want, timeout=90):
+    import time
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        s = nova(tok, "GET", "/v2.1/servers/" + sid).json()["server"]
+        if s["status"] in want:
+            return s
+        time.sleep(0.5)
+    raise AssertionError("server %s never reached %s (last %s)" % (sid, want, s["status"]))
+
+
+def test_server_group_views(compute, member):
+    tok, user, project = member
+    r = nova(tok, "POST", "/v2.1/os-server-groups", mv="2.12",
+             json={"server_group": {"name": uniq("g"), "policies": ["affinity"]}})
+    assert r.status_code == 200, r.text
+    g = r.json()["server_group"]
+    assert g["policies"] == ["affinity"] and g["metadata"] == {} and "project_id" not in g
+    g13 = nova(tok, "GET", "/v2.1/os-server-groups/" + g["id"], mv="2.13").json()[
+        "server_group"]
+    assert g13["project_id"] == project and g13["user_id"] == user
+    assert g13["policies"] == ["affinity"]
+    g64 = nova(tok, "GET", "/v2.1/os-server-groups/" + g["id"], mv="2.64").json()[
+        "server_group"]
+    assert g64["policy"] == "affinity" and g64["rules"] == {}
+    assert "policies" not in g64 and "metadata" not in g64 and g64["project_id"] == project
+    lst = nova(tok, "GET", "/v2.1/os-server-groups", mv="2.64").json()["server_groups"]
+    assert [x["policy"] for x in lst if x["id"] == g["id"]] == ["affinity"]
+    # soft policies from 2.15
+    bad_request(nova(tok, "POST", "/v2.1/os-server-groups", mv="2.14",
+                     json={"server_group": {"name": "s", "policies": ["soft-affinity"]}}))
+    r = nova(tok, "POST", "/v2.1/os-server-groups", mv="2.15",
+             json={"server_group": {"name": uniq("s"), "policies": ["soft-anti-affinity"]}})
+    assert r.status_code == 200 and r.json()["server_group"]["policies"] == [
+        "soft-anti-affinity"]
+    for gid in (g["id"], r.json()["server_group"]["id"]):
+        assert nova(tok, "DELETE", "/v2.1/os-server-groups/" + gid).status_code == 204
+
+
+def test_server_group_policy_and_rules(compute, member):
+    tok = member[0]
+    url = "/v2.1/os-server-groups"
+    # 2.64 takes "policy", no longer "policies"
+    bad_request(nova(tok, "POST", url, mv="2.64",
+                     json={"server_group": {"name": "x", "policies": ["affinity"]}}))
+    bad_request(nova(tok, "POST", url, mv="2.63",
+                     json={"server_group": {"name": "x", "policy": "affinity"}}))
+    bad_request(nova(tok, "POST", url, mv="2.64",
+                     json={"server_group": {"name": "x", "policy": "spread"}}))
+    msg = bad_request(nova(tok, "POST", url, mv="2.64", json={"server_group": {
+        "name": "x", "policy": "affinity", "rules": {"max_server_per_host": 2}}}))
+    assert msg == "Only anti-affinity policy supports rules."
+    for rules in ({"max_server_per_host": 0}, {"max_server_per_host": "a"}, {"other": 1},
+                  "x"):
+        bad_request(nova(tok, "POST", url, mv="2.64", json={"server_group": {
+            "name": "x", "policy": "anti-affinity", "rules": rules}}))
+    r = nova(tok, "POST", url, mv="2.64", json={"server_group": {
+        "name": uniq("r"), "policy": "anti-affinity", "rules": {"max_server_per_host": 3}}})
+    assert r.status_code == 200, r.text
+    g = r.json()["server_group"]
+    assert g["policy"] == "anti-affinity" and g["rules"] == {"max_server_per_host": 3}
+    assert g["members"] == []
+    g21 = nova(tok, "GET", url + "/" + g["id"]).json()["server_group"]
+    assert g21["policies"] == ["anti-affinity"] and "rules" not in g21
+    # 2.75: unknown query parameters
+    assert nova(tok, "GET", url + "?foo=1", mv="2.74").status_code == 200
+    bad_request(nova(tok, "GET", url + "?foo=1", mv="2.75"))
+    assert nova(tok, "GET", url + "?limit=1&offset=0", mv="2.75").status_code == 200
+    nova(tok, "DELETE", url + "/" + g["id"])
+
+
+def test_server_group_max_server_per_host(compute, admin, image_id):
+    tok = admin[0]
+    r = nova(tok, "POST", "/v2.1/os-server-groups", mv="2.64", json={"server_group": {
+        "name": uniq("mph"), "policy": "anti-affinity", "rules": {"max_server_per_host": 2}}})
+    gid = r.json()["server_group"]["id"]
+    ids = []
+    for i in range(3):
+        r = nova(tok, "POST", "/v2.1/servers", json={
+            "server": {"name": uniq("mph"), "flavorRef": "1", "imageRef": image_id},
+            "os:scheduler_hints": {"group": gid}})
+        assert r.status_code == 202, r.text
+        ids.append(r.json()["server"]["id"])
+        # one at a time, so each is scheduled knowing the previous ones' host
+        _wait_status(tok, ids[-1], ("ACTIVE", "ERROR"))
+    st = [nova(tok, "GET", "/v2.1/servers/" + s).json()["server"]["status"] for s in ids]
+    # the only host takes two members, the third finds no valid host
+    assert st == ["ACTIVE", "ACTIVE", "ERROR"]
+    for s in ids:
+        nova(tok, "DELETE", "/v2.1/servers/" + s)
+    nova(tok, "DELETE", "/v2.1/os-server-groups/" + gid)
+
+
+def test_server_group_cli(compute, osc):
+    g = osc("--os-compute-api-version", "2.64", "server", "group", "create", "--policy",
+            "soft-affinity", uniq("cli"), "-f", "json")
+    assert g["policy"] == "soft-affinity"
+    osc("server", "group", "delete", g["id"])
