@@ -184,6 +184,9 @@ int compute_quota_db_get(const char *project, long long limits[Q_COUNT], bool se
 int compute_quota_db_set(const char *project, const char *resource, long long limit);
 int compute_quota_db_delete(const char *project);
 int compute_quota_db_server_groups(const char *project, long long *n);
+/* Overlay a quota class's rows on limits. */
+int compute_quota_class_db_get(const char *cls, long long limits[Q_COUNT]);
+int compute_quota_class_db_set(const char *cls, const char *resource, long long limit);
 /* Whether adding (count, cores, ram) stays within limits; fills a Nova
  * "Quota exceeded for ..." message when not. Pure, for unit tests. */
 bool compute_quota_fits(const long long limits[Q_COUNT], long long used_inst,
@@ -196,6 +199,8 @@ int compute_quota_detail(ms_request *req, ms_response *resp);
 int compute_quota_update(ms_request *req, ms_response *resp);
 int compute_quota_delete(ms_request *req, ms_response *resp);
 int compute_limits(ms_request *req, ms_response *resp);
+int compute_quota_class_show(ms_request *req, ms_response *resp);
+int compute_quota_class_update(ms_request *req, ms_response *resp);
 
 /* ---- hosts: services, hypervisors, AZs, usage (hosts.c, hosts_db.c) ---- */
 int compute_service_heartbeat(void);      /* upsert this host's rows */

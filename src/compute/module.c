@@ -49,6 +49,9 @@ static const ms_route compute_base_routes[] = {
     R(MS_PUT, V21 "/os-quota-sets/{tenant_id}", compute_quota_update, MS_POL_ADMIN, "os-quota-sets:update"),
     R(MS_DELETE, V21 "/os-quota-sets/{tenant_id}", compute_quota_delete, MS_POL_ADMIN, "os-quota-sets:delete"),
 
+    R(GET_HEAD, V21 "/os-quota-class-sets/{id}", compute_quota_class_show, MS_POL_ADMIN, "os-quota-class-sets:show"),
+    R(MS_PUT, V21 "/os-quota-class-sets/{id}", compute_quota_class_update, MS_POL_ADMIN, "os-quota-class-sets:update"),
+
     R(GET_HEAD, V21 "/os-availability-zone", compute_az_list, MS_POL_ANY, "os-availability-zone:list"),
     R(GET_HEAD, V21 "/os-availability-zone/detail", compute_az_detail, MS_POL_ADMIN, "os-availability-zone:detail"),
     R(GET_HEAD, V21 "/os-hypervisors", compute_hypervisor_list, MS_POL_ADMIN, "os-hypervisors:list"),
