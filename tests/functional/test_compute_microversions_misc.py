@@ -469,3 +469,105 @@ def test_server_group_cli(compute, osc):
             "soft-affinity", uniq("cli"), "-f", "json")
     assert g["policy"] == "soft-affinity"
     osc("server", "group", "delete", g["id"])
+
+
+# ---- quotas, quota classes, limits --------------------------------------------------
+
+NETWORK_QUOTAS = {"fixed_ips", "floating_ips", "security_groups", "security_group_rules"}
+INJECTED_QUOTAS = {"injected_files", "injected_file_content_bytes",
+                   "injected_file_path_bytes"}
+
+
+def test_quota_sets_by_microversion(compute, admin, member):
+    tok = admin[0]
+    project = member[2]
+    url = "/v2.1/os-quota-sets/" + project
+    q21 = nova(tok, "GET", url).json()["quota_set"]
+    assert NETWORK_QUOTAS | INJECTED_QUOTAS <= set(q21)
+    q36 = nova(tok, "GET", url, mv="2.36").json()["quota_set"]
+    assert not NETWORK_QUOTAS & set(q36) and INJECTED_QUOTAS <= set(q36)
+    assert q36["instances"] == q21["instances"] and q36["id"] == project
+    q57 = nova(tok, "GET", url, mv="2.57").json()["quota_set"]
+    assert not (NETWORK_QUOTAS | INJECTED_QUOTAS) & set(q57)
+    assert {"instances", "cores", "ram", "key_pairs", "metadata_items", "server_groups",
+            "server_group_members"} <= set(q57)
+    for suffix in ("/defaults", "/detail"):
+        body = nova(tok, "GET", url + suffix, mv="2.57").json()["quota_set"]
+        assert not (NETWORK_QUOTAS | INJECTED_QUOTAS) & set(body)
+        assert INJECTED_QUOTAS <= set(nova(tok, "GET", url + suffix, mv="2.56").json()[
+            "quota_set"])
+    # update: the removed resources are unknown properties
+    assert nova(tok, "PUT", url, json={"quota_set": {"floating_ips": 7}}).status_code == 200
+    msg = bad_request(nova(tok, "PUT", url, mv="2.36", json={"quota_set": {"floating_ips": 7}}))
+    assert "floating_ips" in msg
+    assert bad_request(nova(tok, "PUT", url, json={"quota_set": {"networks": 1}})) == \
+        "The networks quota has been removed"
+    bad_request(nova(tok, "PUT", url, mv="2.36", json={"quota_set": {"networks": 1}}))
+    r = nova(tok, "PUT", url, mv="2.56", json={"quota_set": {"injected_files": 4}})
+    assert r.status_code == 200 and r.json()["quota_set"]["injected_files"] == 4
+    assert "id" not in r.json()["quota_set"] and "floating_ips" not in r.json()["quota_set"]
+    bad_request(nova(tok, "PUT", url, mv="2.57", json={"quota_set": {"injected_files": 4}}))
+    r = nova(tok, "PUT", url, mv="2.57", json={"quota_set": {"cores": 33}})
+    assert r.status_code == 200 and r.json()["quota_set"]["cores"] == 33
+    assert "injected_files" not in r.json()["quota_set"]
+    # 2.75: unknown query parameters
+    assert nova(tok, "GET", url + "?foo=1", mv="2.74").status_code == 200
+    bad_request(nova(tok, "GET", url + "?foo=1", mv="2.75"))
+    assert nova(tok, "GET", url + "?user_id=x", mv="2.75").status_code == 200
+    assert nova(tok, "DELETE", url).status_code == 202
+
+
+def test_limits_by_microversion(compute, member):
+    tok = member[0]
+    a21 = nova(tok, "GET", "/v2.1/limits").json()["limits"]["absolute"]
+    for k in ("maxTotalFloatingIps", "maxSecurityGroups", "maxSecurityGroupRules",
+              "totalFloatingIpsUsed", "totalSecurityGroupsUsed", "maxImageMeta",
+              "maxPersonality", "maxPersonalitySize", "maxServerMeta", "maxTotalCores"):
+        assert k in a21, k
+    a36 = nova(tok, "GET", "/v2.1/limits", mv="2.36").json()["limits"]["absolute"]
+    for k in ("maxTotalFloatingIps", "maxSecurityGroups", "maxSecurityGroupRules",
+              "totalFloatingIpsUsed", "totalSecurityGroupsUsed"):
+        assert k not in a36, k
+    assert "maxImageMeta" in a36 and "maxPersonality" in a36
+    a39 = nova(tok, "GET", "/v2.1/limits", mv="2.39").json()["limits"]["absolute"]
+    assert "maxImageMeta" not in a39 and "maxServerMeta" in a39
+    a57 = nova(tok, "GET", "/v2.1/limits", mv="2.57").json()["limits"]["absolute"]
+    assert "maxPersonality" not in a57 and "maxPersonalitySize" not in a57
+    assert {"maxTotalRAMSize", "maxTotalInstances", "maxTotalCores", "maxTotalKeypairs",
+            "maxServerMeta", "maxServerGroups", "maxServerGroupMembers", "totalRAMUsed",
+            "totalCoresUsed", "totalInstancesUsed", "totalServerGroupsUsed"} == set(a57)
+    assert nova(tok, "GET", "/v2.1/limits?foo=1", mv="2.74").status_code == 200
+    bad_request(nova(tok, "GET", "/v2.1/limits?foo=1", mv="2.75"))
+
+
+def test_quota_class_sets(compute, admin, member, osc):
+    tok = admin[0]
+    url = "/v2.1/os-quota-class-sets/default"
+    c21 = nova(tok, "GET", url).json()["quota_class_set"]
+    assert c21["id"] == "default"
+    assert NETWORK_QUOTAS <= set(c21) and "server_groups" not in c21
+    c50 = nova(tok, "GET", url, mv="2.50").json()["quota_class_set"]
+    assert not NETWORK_QUOTAS & set(c50) and "server_group_members" in c50
+    assert INJECTED_QUOTAS <= set(c50)
+    c57 = nova(tok, "GET", url, mv="2.57").json()["quota_class_set"]
+    assert not INJECTED_QUOTAS & set(c57)
+    assert nova(member[0], "GET", url).status_code == 403
+    # the default class changes a project's default limit
+    old = c57["key_pairs"]
+    r = nova(tok, "PUT", url, mv="2.57", json={"quota_class_set": {"key_pairs": old + 7}})
+    assert r.status_code == 200, r.text
+    assert r.json()["quota_class_set"]["key_pairs"] == old + 7
+    assert "id" not in r.json()["quota_class_set"]
+    assert nova(tok, "GET", "/v2.1/os-quota-sets/%s/defaults" % member[2]).json()[
+        "quota_set"]["key_pairs"] == old + 7
+    assert nova(member[0], "GET", "/v2.1/limits").json()["limits"]["absolute"][
+        "maxTotalKeypairs"] == old + 7
+    bad_request(nova(tok, "PUT", url, mv="2.50", json={"quota_class_set": {"floating_ips": 1}}))
+    bad_request(nova(tok, "PUT", url, json={"quota_class_set": {"key_pairs": -2}}))
+    bad_request(nova(tok, "PUT", url, json={"quota_class_set": {"force": True}}))
+    # the CLI reads and writes them too
+    out = osc("--os-compute-api-version", "2.57", "quota", "show", "--class", "default",
+              "-f", "json")
+    assert any(k in ("key-pairs", "key_pairs") and v == old + 7 for k, v in (
+        out.items() if isinstance(out, dict) else ((x["Resource"], x["Limit"]) for x in out)))
+    assert nova(tok, "PUT", url, json={"quota_class_set": {"key_pairs": old}}).status_code == 200
