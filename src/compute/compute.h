@@ -58,6 +58,9 @@ bool compute_project_ok(ms_request *req, ms_response *resp);
  * name; below it, unknown ones are ignored. allowed is NULL-terminated.
  * True when fine; answers 400 otherwise. */
 bool compute_query_strict(ms_request *req, ms_response *resp, const char *const *allowed);
+/* The same from another microversion (os-hypervisors is strict from 2.53). */
+bool compute_query_strict_from(ms_request *req, ms_response *resp, const char *const *allowed,
+                               int min_mv);
 /* Whether the negotiated microversion is at least major.minor (a request
  * without one is 2.1). */
 #define COMPUTE_MV_GE(req, major, minor) ((req)->mv >= MS_MV(major, minor))
@@ -211,11 +214,18 @@ int compute_hypervisor_detail(ms_request *req, ms_response *resp);
 int compute_hypervisor_show(ms_request *req, ms_response *resp);
 int compute_hypervisor_stats(ms_request *req, ms_response *resp);
 int compute_services_list(ms_request *req, ms_response *resp);
+int compute_service_action(ms_request *req, ms_response *resp);
+int compute_service_update(ms_request *req, ms_response *resp);
+int compute_service_delete(ms_request *req, ms_response *resp);
+int compute_hypervisor_uptime(ms_request *req, ms_response *resp);
+int compute_hypervisor_search(ms_request *req, ms_response *resp);
+int compute_hypervisor_servers(ms_request *req, ms_response *resp);
 int compute_usage_list(ms_request *req, ms_response *resp);
 int compute_usage_show(ms_request *req, ms_response *resp);
 
 typedef struct {
     long long id;
+    char uuid[37];
     char host[256];
     char binary[64];
     char topic[64];
@@ -228,6 +238,7 @@ typedef struct {
 
 typedef struct {
     long long id;
+    char uuid[37];
     char host[256];
     char hypervisor_hostname[256];
     char hypervisor_type[64];
@@ -245,6 +256,14 @@ int compute_service_db_upsert(const char *host, const char *binary, const char *
 int compute_service_db_list(compute_service_row **out, size_t *n);
 int compute_node_db_upsert(const compute_node_row *node, int64_t now);
 int compute_node_db_list(compute_node_row **out, size_t *n);   /* with usage */
+/* Set a service's flags; -ENOENT when the row is gone. */
+int compute_service_db_update(long long id, bool disabled, const char *reason,
+                              bool forced_down);
+/* Delete a service; for nova-compute also its node row and aggregate
+ * memberships. -EBUSY when servers still live on a compute host. */
+int compute_service_db_delete(const compute_service_row *s);
+/* The live servers on a host as [{"name", "uuid"}] (new array). */
+int compute_host_servers_db(const char *host, json_t **out);
 
 /* Usage per project over [start, end) for os-simple-tenant-usage. */
 typedef struct {

@@ -294,7 +294,14 @@ query_known(void *cls, const char *key, const char *value)
 bool
 compute_query_strict(ms_request *req, ms_response *resp, const char *const *allowed)
 {
-    if (!COMPUTE_MV_GE(req, 2, 75))
+    return compute_query_strict_from(req, resp, allowed, MS_MV(2, 75));
+}
+
+bool
+compute_query_strict_from(ms_request *req, ms_response *resp, const char *const *allowed,
+                          int min_mv)
+{
+    if (req->mv < min_mv)
         return true;
     query_check q = {.allowed = allowed};
     ms_req_query_each(req, query_known, &q);
