@@ -571,3 +571,249 @@ def test_quota_class_sets(compute, admin, member, osc):
     assert any(k in ("key-pairs", "key_pairs") and v == old + 7 for k, v in (
         out.items() if isinstance(out, dict) else ((x["Resource"], x["Limit"]) for x in out)))
     assert nova(tok, "PUT", url, json={"quota_class_set": {"key_pairs": old}}).status_code == 200
+
+
+# ---- services -------------------------------------------------------------------------
+
+def _compute_service(tok, mv):
+    svcs = nova(tok, "GET", "/v2.1/os-services?binary=nova-compute", mv=mv).json()["services"]
+    assert len(svcs) >= 1
+    return svcs[0]
+
+
+def test_services_views_and_force_down(compute, admin):
+    tok = admin[0]
+    s21 = _compute_service(tok, None)
+    assert isinstance(s21["id"], int) and "forced_down" not in s21
+    s11 = _compute_service(tok, "2.11")
+    assert s11["forced_down"] is False and isinstance(s11["id"], int)
+    s53 = _compute_service(tok, "2.53")
+    assert uuid.UUID(s53["id"]) and s53["forced_down"] is False
+    host = s21["host"]
+    body = {"host": host, "binary": "nova-compute", "forced_down": True}
+    # force-down is an action from 2.11 on, and gone (with the others) at 2.53
+    assert nova(tok, "PUT", "/v2.1/os-services/force-down", mv="2.10",
+                json=body).status_code == 404
+    try:
+        r = nova(tok, "PUT", "/v2.1/os-services/force-down", mv="2.11", json=body)
+        assert r.status_code == 200, r.text
+        assert r.json()["service"] == {"host": host, "binary": "nova-compute",
+                                       "forced_down": True}
+        s = _compute_service(tok, "2.11")
+        assert s["forced_down"] is True and s["state"] == "down"
+    finally:
+        r = nova(tok, "PUT", "/v2.1/os-services/force-down", mv="2.11",
+                 json=dict(body, forced_down=False))
+        assert r.status_code == 200
+    assert _compute_service(tok, "2.11")["state"] == "up"
+    msg = bad_request(nova(tok, "PUT", "/v2.1/os-services/force-down", mv="2.11",
+                           json={"host": host, "binary": "nova-compute"}))
+    assert msg == "Missing forced_down field"
+    bad_request(nova(tok, "PUT", "/v2.1/os-services/force-down", mv="2.11",
+                     json={"host": host, "binary": "nova-scheduler", "forced_down": True}))
+    r = nova(tok, "PUT", "/v2.1/os-services/force-down", mv="2.11",
+             json={"host": "nohost", "binary": "nova-compute", "forced_down": True})
+    assert r.status_code == 404
+    # enable / disable / disable-log-reason at 2.1
+    try:
+        r = nova(tok, "PUT", "/v2.1/os-services/disable-log-reason",
+                 json={"host": host, "binary": "nova-compute", "disabled_reason": "maint"})
+        assert r.status_code == 200 and r.json()["service"] == {
+            "host": host, "binary": "nova-compute", "status": "disabled",
+            "disabled_reason": "maint"}
+        s = _compute_service(tok, None)
+        assert s["status"] == "disabled" and s["disabled_reason"] == "maint"
+        hyp = nova(tok, "GET", "/v2.1/os-hypervisors/detail").json()["hypervisors"][0]
+        assert hyp["status"] == "disabled" and hyp["service"]["disabled_reason"] == "maint"
+        bad_request(nova(tok, "PUT", "/v2.1/os-services/disable-log-reason",
+                         json={"host": host, "binary": "nova-compute"}))
+    finally:
+        r = nova(tok, "PUT", "/v2.1/os-services/enable",
+                 json={"host": host, "binary": "nova-compute"})
+        assert r.status_code == 200 and r.json()["service"]["status"] == "enabled"
+    assert nova(tok, "PUT", "/v2.1/os-services/reboot",
+                json={"host": host, "binary": "nova-compute"}).status_code == 404
+    assert nova(tok, "PUT", "/v2.1/os-services/enable", mv="2.53",
+                json={"host": host, "binary": "nova-compute"}).status_code == 400
+    # 2.75: unknown query parameters
+    assert nova(tok, "GET", "/v2.1/os-services?foo=1", mv="2.74").status_code == 200
+    bad_request(nova(tok, "GET", "/v2.1/os-services?foo=1", mv="2.75"))
+
+
+def test_service_update_by_uuid(compute, admin, member):
+    tok = admin[0]
+    sid = _compute_service(tok, "2.53")["id"]
+    url = "/v2.1/os-services/" + sid
+    try:
+        r = nova(tok, "PUT", url, mv="2.53",
+                 json={"status": "disabled", "disabled_reason": "by uuid"})
+        assert r.status_code == 200, r.text
+        s = r.json()["service"]
+        assert s["id"] == sid and s["status"] == "disabled"
+        assert s["disabled_reason"] == "by uuid" and s["binary"] == "nova-compute"
+        assert "forced_down" in s and "zone" in s and "state" in s
+        r = nova(tok, "PUT", url, mv="2.53", json={"forced_down": True})
+        assert r.status_code == 200 and r.json()["service"]["forced_down"] is True
+        assert r.json()["service"]["state"] == "down"
+        assert r.json()["service"]["status"] == "disabled"
+    finally:
+        r = nova(tok, "PUT", url, mv="2.53", json={"status": "enabled", "forced_down": False})
+        assert r.status_code == 200
+    s = r.json()["service"]
+    assert s["status"] == "enabled" and s["disabled_reason"] is None and s["state"] == "up"
+    assert bad_request(nova(tok, "PUT", url, mv="2.53", json={})).startswith("No updates")
+    bad_request(nova(tok, "PUT", url, mv="2.53",
+                     json={"status": "enabled", "disabled_reason": "x"}))
+    bad_request(nova(tok, "PUT", url, mv="2.53", json={"status": "off"}))
+    bad_request(nova(tok, "PUT", url, mv="2.53", json={"host": "x"}))
+    assert bad_request(nova(tok, "PUT", "/v2.1/os-services/12", mv="2.53",
+                            json={"status": "enabled"})) == "Invalid uuid 12"
+    r = nova(tok, "PUT", "/v2.1/os-services/" + str(uuid.uuid4()), mv="2.53",
+             json={"status": "enabled"})
+    assert r.status_code == 404
+    sched = nova(tok, "GET", "/v2.1/os-services?binary=nova-scheduler", mv="2.53").json()[
+        "services"][0]
+    bad_request(nova(tok, "PUT", "/v2.1/os-services/" + sched["id"], mv="2.53",
+                     json={"status": "disabled"}))
+    assert nova(member[0], "PUT", url, mv="2.53", json={"status": "disabled"}).status_code == 403
+
+
+def test_service_delete(compute, admin):
+    tok = admin[0]
+    cond = nova(tok, "GET", "/v2.1/os-services?binary=nova-conductor").json()["services"][0]
+    bad_request(nova(tok, "DELETE", "/v2.1/os-services/abc"))
+    bad_request(nova(tok, "DELETE", "/v2.1/os-services/%d" % cond["id"], mv="2.53"))
+    assert nova(tok, "DELETE", "/v2.1/os-services/999999").status_code == 404
+    assert nova(tok, "DELETE", "/v2.1/os-services/%d" % cond["id"]).status_code == 204
+    left = nova(tok, "GET", "/v2.1/os-services?binary=nova-conductor").json()["services"]
+    assert cond["id"] not in [s["id"] for s in left]
+
+
+def test_services_cli(compute, osc):
+    out = osc("--os-compute-api-version", "2.53", "compute", "service", "list", "--service",
+              "nova-compute", "-f", "json")
+    assert out and uuid.UUID(str(out[0]["ID"]))
+    host = out[0]["Host"]
+    osc("--os-compute-api-version", "2.53", "compute", "service", "set", "--disable",
+        "--disable-reason", "cli", host, "nova-compute")
+    try:
+        out = osc("--os-compute-api-version", "2.53", "compute", "service", "list",
+                  "--service", "nova-compute", "--long", "-f", "json")
+        assert out[0]["Status"] == "disabled" and out[0]["Disabled Reason"] == "cli"
+    finally:
+        osc("--os-compute-api-version", "2.53", "compute", "service", "set", "--enable",
+            host, "nova-compute")
+
+
+# ---- hypervisors ------------------------------------------------------------------
+
+def test_hypervisor_views(compute, admin):
+    tok = admin[0]
+    h21 = nova(tok, "GET", "/v2.1/os-hypervisors/detail").json()["hypervisors"][0]
+    assert isinstance(h21["id"], int) and isinstance(h21["cpu_info"], str)
+    assert isinstance(h21["service"]["id"], int) and "uptime" not in h21
+    h28 = nova(tok, "GET", "/v2.1/os-hypervisors/%d" % h21["id"], mv="2.28").json()[
+        "hypervisor"]
+    assert isinstance(h28["cpu_info"], dict) and h28["vcpus"] == h21["vcpus"]
+    h53 = nova(tok, "GET", "/v2.1/os-hypervisors/detail", mv="2.53").json()["hypervisors"][0]
+    assert uuid.UUID(h53["id"]) and uuid.UUID(h53["service"]["id"])
+    assert h53["hypervisor_hostname"] == h21["hypervisor_hostname"]
+    # ids: integer before 2.53, uuid from it
+    assert nova(tok, "GET", "/v2.1/os-hypervisors/" + h53["id"]).status_code == 404
+    r = nova(tok, "GET", "/v2.1/os-hypervisors/%d" % h21["id"], mv="2.53")
+    assert bad_request(r) == "Invalid uuid %d" % h21["id"]
+    assert nova(tok, "GET", "/v2.1/os-hypervisors/" + str(uuid.uuid4()),
+                mv="2.53").status_code == 404
+    one = nova(tok, "GET", "/v2.1/os-hypervisors/" + h53["id"], mv="2.53").json()["hypervisor"]
+    assert one["id"] == h53["id"] and "servers" not in one
+    # 2.88 drops the capacity fields, adds uptime, removes statistics and uptime routes
+    h88 = nova(tok, "GET", "/v2.1/os-hypervisors/" + h53["id"], mv="2.88").json()["hypervisor"]
+    for k in ("vcpus", "memory_mb", "local_gb", "vcpus_used", "memory_mb_used",
+              "local_gb_used", "free_ram_mb", "free_disk_gb", "current_workload",
+              "running_vms", "disk_available_least", "cpu_info"):
+        assert k not in h88, k
+    assert "load average" in h88["uptime"]
+    assert {"hypervisor_type", "hypervisor_version", "host_ip", "service", "state",
+            "status"} <= set(h88)
+    r = nova(tok, "GET", "/v2.1/os-hypervisors/statistics", mv="2.87")
+    assert r.status_code == 200 and r.json()["hypervisor_statistics"]["count"] >= 1
+    assert nova(tok, "GET", "/v2.1/os-hypervisors/statistics", mv="2.88").status_code == 404
+    up = nova(tok, "GET", "/v2.1/os-hypervisors/%s/uptime" % h53["id"], mv="2.87")
+    assert up.status_code == 200 and "load average" in up.json()["hypervisor"]["uptime"]
+    assert nova(tok, "GET", "/v2.1/os-hypervisors/%d/uptime" % h21["id"]).status_code == 200
+    assert nova(tok, "GET", "/v2.1/os-hypervisors/%s/uptime" % h53["id"],
+                mv="2.88").status_code == 404
+
+
+def test_hypervisor_paging_pattern_servers(compute, admin, image_id):
+    tok = admin[0]
+    all53 = nova(tok, "GET", "/v2.1/os-hypervisors", mv="2.53").json()["hypervisors"]
+    r = nova(tok, "GET", "/v2.1/os-hypervisors?limit=1", mv="2.33").json()
+    assert len(r["hypervisors"]) == 1
+    link = r["hypervisors_links"][0]["href"]
+    assert "limit=1" in link and "marker=%d" % r["hypervisors"][0]["id"] in link
+    r = nova(tok, "GET", "/v2.1/os-hypervisors?marker=%d" % r["hypervisors"][0]["id"],
+             mv="2.33").json()
+    assert len(r["hypervisors"]) == len(all53) - 1
+    bad_request(nova(tok, "GET", "/v2.1/os-hypervisors?marker=987654", mv="2.33"))
+    # before 2.33 limit is ignored
+    r = nova(tok, "GET", "/v2.1/os-hypervisors?limit=0", mv="2.32").json()
+    assert len(r["hypervisors"]) == len(all53) and "hypervisors_links" not in r
+    # 2.53: uuid marker, strict query, hostname pattern
+    r = nova(tok, "GET", "/v2.1/os-hypervisors/detail?limit=1", mv="2.53").json()
+    assert "marker=" + r["hypervisors"][0]["id"] in r["hypervisors_links"][0]["href"]
+    bad_request(nova(tok, "GET", "/v2.1/os-hypervisors?foo=1", mv="2.53"))
+    assert nova(tok, "GET", "/v2.1/os-hypervisors?foo=1", mv="2.52").status_code == 200
+    name = all53[0]["hypervisor_hostname"]
+    r = nova(tok, "GET", "/v2.1/os-hypervisors?hypervisor_hostname_pattern=" + name[1:],
+             mv="2.53")
+    assert [h["hypervisor_hostname"] for h in r.json()["hypervisors"]] == [name]
+    r = nova(tok, "GET", "/v2.1/os-hypervisors?hypervisor_hostname_pattern=zz-none",
+             mv="2.53")
+    assert r.status_code == 404
+    bad_request(nova(tok, "GET", "/v2.1/os-hypervisors?hypervisor_hostname_pattern=%s&limit=1"
+                     % name, mv="2.53"))
+    # the search and servers routes before 2.53
+    r = nova(tok, "GET", "/v2.1/os-hypervisors/%s/search" % name, mv="2.52")
+    assert r.status_code == 200 and r.json()["hypervisors"][0]["hypervisor_hostname"] == name
+    assert nova(tok, "GET", "/v2.1/os-hypervisors/zz-none/search").status_code == 404
+    assert nova(tok, "GET", "/v2.1/os-hypervisors/%s/search" % name,
+                mv="2.53").status_code == 404
+    # with_servers: no "servers" key without servers before 2.75, [] from it
+    hid = all53[0]["id"]
+    quiet = nova(tok, "GET", "/v2.1/os-hypervisors/%s?with_servers=true" % hid, mv="2.53")
+    if not quiet.json()["hypervisor"].get("servers"):
+        assert "servers" not in quiet.json()["hypervisor"]
+        r = nova(tok, "GET", "/v2.1/os-hypervisors/%s?with_servers=true" % hid, mv="2.75")
+        assert r.json()["hypervisor"]["servers"] == []
+    bad_request(nova(tok, "GET", "/v2.1/os-hypervisors/%s?with_servers=maybe" % hid, mv="2.53"))
+    r = nova(tok, "POST", "/v2.1/servers", json={"server": {
+        "name": uniq("hypsrv"), "flavorRef": "1", "imageRef": image_id}})
+    sid = r.json()["server"]["id"]
+    try:
+        assert _wait_status(tok, sid, ("ACTIVE", "ERROR"))["status"] == "ACTIVE"
+        one = nova(tok, "GET", "/v2.1/os-hypervisors/%s?with_servers=1" % hid,
+                   mv="2.53").json()["hypervisor"]
+        assert sid in [s["uuid"] for s in one["servers"]]
+        assert all(set(s) == {"name", "uuid"} for s in one["servers"])
+        lst = nova(tok, "GET", "/v2.1/os-hypervisors?with_servers=true", mv="2.53").json()
+        assert sid in [s["uuid"] for h in lst["hypervisors"] for s in h.get("servers", [])]
+        assert "servers" not in nova(tok, "GET", "/v2.1/os-hypervisors/" + hid,
+                                     mv="2.53").json()["hypervisor"]
+        old = nova(tok, "GET", "/v2.1/os-hypervisors/%s/servers" % name).json()
+        assert sid in [s["uuid"] for s in old["hypervisors"][0]["servers"]]
+        # a compute service hosting servers cannot be deleted
+        svc = nova(tok, "GET", "/v2.1/os-services?binary=nova-compute", mv="2.53").json()[
+            "services"][0]
+        assert nova(tok, "DELETE", "/v2.1/os-services/" + svc["id"],
+                    mv="2.53").status_code == 409
+    finally:
+        nova(tok, "DELETE", "/v2.1/servers/" + sid)
+
+
+def test_hypervisor_cli(compute, osc):
+    out = osc("--os-compute-api-version", "2.88", "hypervisor", "list", "-f", "json")
+    assert out and uuid.UUID(str(out[0]["ID"]))
+    show = osc("--os-compute-api-version", "2.88", "hypervisor", "show", str(out[0]["ID"]),
+               "-f", "json")
+    assert show["hypervisor_hostname"] == out[0]["Hypervisor Hostname"]
