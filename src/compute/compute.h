@@ -454,6 +454,7 @@ int compute_server_group_delete(ms_request *req, ms_response *resp);
 /* ---- host aggregates (aggregates.c, aggregates_db.c) ---- */
 typedef struct {
     long long id;
+    char uuid[37];
     char name[256];
     char availability_zone[256];
     bool has_az;

@@ -865,11 +865,34 @@ usage_reply(ms_request *req, ms_response *resp, const char *project, bool detail
     int64_t start, end;
     if (usage_period(req, resp, &start, &end) < 0)
         return 0;
-    compute_usage_row *rows = NULL;
-    size_t n = 0;
-    int rc = compute_usage_db_rows(project, start, end, &rows, &n);
+    /* 2.40 pages over the servers (limit, marker = a server's uuid). */
+    bool paged = COMPUTE_MV_GE(req, 2, 40);
+    int limit = COMPUTE_MAX_LIMIT;
+    const char *marker = NULL;
+    if (paged && compute_limit_marker(req, resp, &limit, &marker) < 0)
+        return 0;
+    compute_usage_row *all = NULL;
+    size_t nall = 0;
+    int rc = compute_usage_db_rows(project, start, end, &all, &nall);
     if (rc < 0)
         return rc;
+    size_t first = 0;
+    if (marker) {
+        first = nall + 1;
+        for (size_t i = 0; i < nall && first > nall; i++) {
+            if (!strcmp(all[i].uuid, marker))
+                first = i + 1;
+        }
+        if (first > nall) {
+            free(all);
+            ms_resp_error(resp, 400, "Marker %s could not be found.", marker);
+            return 0;
+        }
+    }
+    compute_usage_row *rows = all + first;
+    size_t n = nall - first;
+    if (n > (size_t)limit)
+        n = (size_t)limit;
     char ts[32], te[32];
     compute_time_iso_frac(start, ts);
     compute_time_iso_frac(end, te);
@@ -925,21 +948,35 @@ usage_reply(ms_request *req, ms_response *resp, const char *project, bool detail
         }
         json_array_append_new(servers, su);
     }
-    free(rows);
+    json_t *links = NULL;
+    if (paged && n > 0 && n == (size_t)limit) {
+        char *coll = one ? ms_asprintf("os-simple-tenant-usage/%s", project)
+                         : ms_strdup("os-simple-tenant-usage");
+        links = compute_next_link(req, coll, rows[n - 1].uuid);
+        free(coll);
+    }
+    free(all);
+    json_t *body;
     if (one) {
         json_t *u = json_array_size(usages) ? json_incref(json_array_get(usages, 0))
                                             : json_object();
         json_decref(usages);
-        ms_resp_json(resp, 200, json_pack("{s:o}", "tenant_usage", u));
+        body = json_pack("{s:o}", "tenant_usage", u);
     } else {
-        ms_resp_json(resp, 200, json_pack("{s:o}", "tenant_usages", usages));
+        body = json_pack("{s:o}", "tenant_usages", usages);
     }
+    if (links)
+        json_object_set_new(body, one ? "tenant_usage_links" : "tenant_usages_links", links);
+    ms_resp_json(resp, 200, body);
     return 0;
 }
 
 int
 compute_usage_list(ms_request *req, ms_response *resp)
 {
+    static const char *const args[] = {"start", "end", "detailed", "limit", "marker", NULL};
+    if (!compute_query_strict(req, resp, args))
+        return 0;
     int d = compute_parse_bool(ms_req_query(req, "detailed"));
     return usage_reply(req, resp, NULL, d == 1, false);
 }
@@ -947,6 +984,9 @@ compute_usage_list(ms_request *req, ms_response *resp)
 int
 compute_usage_show(ms_request *req, ms_response *resp)
 {
+    static const char *const args[] = {"start", "end", "limit", "marker", NULL};
+    if (!compute_query_strict(req, resp, args))
+        return 0;
     const char *t = ms_req_param(req, "tenant_id");
     if (!req->auth.is_admin && !ms_streq(t, req->auth.project_id)) {
         ms_resp_error(resp, 403, "Policy doesn't allow os_compute_api:os-simple-tenant-usage:"
