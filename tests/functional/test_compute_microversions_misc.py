@@ -817,3 +817,80 @@ def test_hypervisor_cli(compute, osc):
     show = osc("--os-compute-api-version", "2.88", "hypervisor", "show", str(out[0]["ID"]),
                "-f", "json")
     assert show["hypervisor_hostname"] == out[0]["Hypervisor Hostname"]
+
+
+# ---- simple tenant usage --------------------------------------------------------------
+
+def test_usage_pagination(compute, admin, osc, image_id):
+    import datetime
+    pw = "Mv-usage-pass-1"
+    osc("project", "create", "--domain", "default", "mv-usage", check=False)
+    osc("user", "create", "--domain", "default", "--password", pw, "mv-usage-u", check=False)
+    osc("role", "add", "--project", "mv-usage", "--user", "mv-usage-u", "member")
+    tok, _, project = _token("mv-usage-u", pw, "mv-usage")
+    start = (datetime.datetime.utcnow() - datetime.timedelta(hours=1)).strftime(
+        "%Y-%m-%dT%H:%M:%S")
+    ids = []
+    try:
+        for i in range(3):
+            r = nova(tok, "POST", "/v2.1/servers", json={"server": {
+                "name": "use-%d" % i, "flavorRef": "1", "imageRef": image_id}})
+            assert r.status_code == 202, r.text
+            ids.append(r.json()["server"]["id"])
+        for s in ids:
+            _wait_status(tok, s, ("ACTIVE", "ERROR"))
+        url = "/v2.1/os-simple-tenant-usage/%s?start=%s" % (project, start)
+        full = nova(tok, "GET", url, mv="2.40").json()
+        assert "tenant_usage_links" not in full
+        order = [u["instance_id"] for u in full["tenant_usage"]["server_usages"]]
+        assert sorted(order) == sorted(ids)
+        r = nova(tok, "GET", url + "&limit=2", mv="2.40").json()
+        assert [u["instance_id"] for u in r["tenant_usage"]["server_usages"]] == order[:2]
+        link = r["tenant_usage_links"][0]["href"]
+        assert "/os-simple-tenant-usage/%s?" % project in link
+        assert "marker=" + order[1] in link and "limit=2" in link
+        r = nova(tok, "GET", url + "&marker=" + order[1], mv="2.40").json()
+        assert [u["instance_id"] for u in r["tenant_usage"]["server_usages"]] == order[2:]
+        bad_request(nova(tok, "GET", url + "&marker=" + str(uuid.uuid4()), mv="2.40"))
+        # before 2.40 limit is ignored and there are no links
+        r = nova(tok, "GET", url + "&limit=1", mv="2.39").json()
+        assert len(r["tenant_usage"]["server_usages"]) == 3 and "tenant_usage_links" not in r
+        # the admin list pages too
+        r = nova(admin[0], "GET", "/v2.1/os-simple-tenant-usage?detailed=1&limit=1&start=" +
+                 start, mv="2.40").json()
+        assert len(r["tenant_usages"]) == 1 and len(r["tenant_usages"][0]["server_usages"]) == 1
+        assert r["tenant_usages_links"][0]["rel"] == "next"
+        # 2.75: unknown query parameters
+        assert nova(tok, "GET", url + "&foo=1", mv="2.74").status_code == 200
+        bad_request(nova(tok, "GET", url + "&foo=1", mv="2.75"))
+        bad_request(nova(admin[0], "GET", "/v2.1/os-simple-tenant-usage?foo=1", mv="2.75"))
+    finally:
+        for s in ids:
+            nova(tok, "DELETE", "/v2.1/servers/" + s)
+
+
+# ---- aggregates ---------------------------------------------------------------------
+
+def test_aggregate_uuid(compute, admin):
+    tok = admin[0]
+    r = nova(tok, "POST", "/v2.1/os-aggregates", mv="2.41",
+             json={"aggregate": {"name": uniq("agg"), "availability_zone": None}})
+    assert r.status_code == 200, r.text
+    a = r.json()["aggregate"]
+    assert uuid.UUID(a["uuid"])
+    aid = a["id"]
+    assert isinstance(aid, int)
+    assert "uuid" not in nova(tok, "GET", "/v2.1/os-aggregates/%d" % aid).json()["aggregate"]
+    assert nova(tok, "GET", "/v2.1/os-aggregates/%d" % aid, mv="2.40").json()[
+        "aggregate"].get("uuid") is None
+    assert nova(tok, "GET", "/v2.1/os-aggregates/%d" % aid, mv="2.41").json()[
+        "aggregate"]["uuid"] == a["uuid"]
+    lst = nova(tok, "GET", "/v2.1/os-aggregates", mv="2.41").json()["aggregates"]
+    assert [x["uuid"] for x in lst if x["id"] == aid] == [a["uuid"]]
+    r = nova(tok, "PUT", "/v2.1/os-aggregates/%d" % aid, mv="2.41",
+             json={"aggregate": {"name": uniq("agg2")}})
+    assert r.json()["aggregate"]["uuid"] == a["uuid"]
+    r = nova(tok, "POST", "/v2.1/os-aggregates/%d/action" % aid, mv="2.41",
+             json={"set_metadata": {"metadata": {"k": "v"}}})
+    assert r.json()["aggregate"]["uuid"] == a["uuid"]
+    assert nova(tok, "DELETE", "/v2.1/os-aggregates/%d" % aid).status_code == 200
