@@ -249,6 +249,7 @@ typedef struct {
     char cpu_info[512];
     /* used, computed from the servers on the host */
     long long vcpus_used, memory_mb_used, local_gb_used, running_vms;
+    bool schedulable;   /* its nova-compute service is enabled, not forced down, up */
 } compute_node_row;
 
 int compute_service_db_upsert(const char *host, const char *binary, const char *topic,

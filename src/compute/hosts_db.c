@@ -72,14 +72,21 @@ compute_node_db_list(compute_node_row **out, size_t *n)
 {
     ms_result *r = NULL;
     /* One grouped join: no query per node. */
-    int rc = MS_DB_QUERY0(&r,
-                          "SELECT n.id, n.host, n.hypervisor_hostname, n.hypervisor_type,"
-                          " n.hypervisor_version, n.vcpus, n.memory_mb, n.local_gb, n.host_ip,"
-                          " n.cpu_info, COALESCE(SUM(i.vcpus),0), COALESCE(SUM(i.memory_mb),0),"
-                          " COALESCE(SUM(i.root_gb + i.ephemeral_gb),0), COUNT(i.id), n.uuid"
-                          " FROM compute_nodes n LEFT JOIN compute_instances i"
-                          " ON i.host = n.host AND i.deleted = 0"
-                          " GROUP BY n.id ORDER BY n.id");
+    /* A node takes new servers while its nova-compute service is enabled,
+     * not forced down and heard from within a minute (Nova's ComputeFilter). */
+    int rc = MS_DB_QUERY(&r,
+                         "SELECT n.id, n.host, n.hypervisor_hostname, n.hypervisor_type,"
+                         " n.hypervisor_version, n.vcpus, n.memory_mb, n.local_gb, n.host_ip,"
+                         " n.cpu_info, COALESCE(SUM(i.vcpus),0), COALESCE(SUM(i.memory_mb),0),"
+                         " COALESCE(SUM(i.root_gb + i.ephemeral_gb),0), COUNT(i.id), n.uuid,"
+                         " COALESCE(MAX(s.disabled = 0 AND s.forced_down = 0"
+                         " AND s.updated_at > ?), 0)"
+                         " FROM compute_nodes n LEFT JOIN compute_instances i"
+                         " ON i.host = n.host AND i.deleted = 0"
+                         " LEFT JOIN compute_services s ON s.host = n.host"
+                         " AND s.`binary` = 'nova-compute'"
+                         " GROUP BY n.id ORDER BY n.id",
+                         MS_P_INT(compute_now() - 60LL * 1000000));
     if (rc < 0)
         return rc;
     *out = ms_calloc(r->nrows + 1, sizeof(**out));
@@ -101,6 +108,7 @@ compute_node_db_list(compute_node_row **out, size_t *n)
         c->local_gb_used = ms_cell_int(r, i, 12);
         c->running_vms = ms_cell_int(r, i, 13);
         snprintf(c->uuid, sizeof(c->uuid), "%s", ms_cell(r, i, 14) ? ms_cell(r, i, 14) : "");
+        c->schedulable = ms_cell_int(r, i, 15) != 0;
     }
     *n = r->nrows;
     ms_result_free(r);

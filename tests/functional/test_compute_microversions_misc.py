@@ -894,3 +894,27 @@ def test_aggregate_uuid(compute, admin):
              json={"set_metadata": {"metadata": {"k": "v"}}})
     assert r.json()["aggregate"]["uuid"] == a["uuid"]
     assert nova(tok, "DELETE", "/v2.1/os-aggregates/%d" % aid).status_code == 200
+
+
+def test_disabled_service_takes_no_servers(compute, admin, image_id):
+    tok = admin[0]
+    sid = _compute_service(tok, "2.53")["id"]
+    url = "/v2.1/os-services/" + sid
+    vm = None
+    try:
+        assert nova(tok, "PUT", url, mv="2.53", json={"status": "disabled"}).status_code == 200
+        r = nova(tok, "POST", "/v2.1/servers", json={"server": {
+            "name": uniq("nohost"), "flavorRef": "1", "imageRef": image_id}})
+        assert r.status_code == 202, r.text
+        vm = r.json()["server"]["id"]
+        s = _wait_status(tok, vm, ("ACTIVE", "ERROR"))
+        assert s["status"] == "ERROR" and "No valid host" in s["fault"]["message"]
+    finally:
+        assert nova(tok, "PUT", url, mv="2.53", json={"status": "enabled"}).status_code == 200
+        if vm:
+            nova(tok, "DELETE", "/v2.1/servers/" + vm)
+    r = nova(tok, "POST", "/v2.1/servers", json={"server": {
+        "name": uniq("hashost"), "flavorRef": "1", "imageRef": image_id}})
+    vm = r.json()["server"]["id"]
+    assert _wait_status(tok, vm, ("ACTIVE", "ERROR"))["status"] == "ACTIVE"
+    nova(tok, "DELETE", "/v2.1/servers/" + vm)
