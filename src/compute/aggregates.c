@@ -1,6 +1,6 @@
 /* os-aggregates (admin): create, list, show, update, delete, and the
  * add_host, remove_host and set_metadata actions, as Nova 2.1 answers them
- * (integer ids, no uuid before 2.41; create answers without hosts and
+ * (integer ids, uuid shown from 2.41; create answers without hosts and
  * metadata; delete answers 200). Hosts must be compute services. */
 #include "compute.h"
 
@@ -9,8 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* 2.41 shows the aggregate's uuid. */
 static json_t *
-agg_json(const compute_aggregate *a, bool full)
+agg_json(ms_request *req, const compute_aggregate *a, bool full)
 {
     char c[32], u[32];
     compute_time_iso_frac(a->created_at, c);
@@ -23,6 +24,8 @@ agg_json(const compute_aggregate *a, bool full)
     } else {
         json_object_set_new(o, "updated_at", json_null());
     }
+    if (COMPUTE_MV_GE(req, 2, 41))
+        json_object_set_new(o, "uuid", json_string(a->uuid));
     if (full) {
         json_object_set(o, "hosts", a->hosts);
         json_object_set(o, "metadata", a->metadata);
@@ -31,13 +34,13 @@ agg_json(const compute_aggregate *a, bool full)
 }
 
 static int
-reply(ms_response *resp, long long id, bool full)
+reply(ms_request *req, ms_response *resp, long long id, bool full)
 {
     compute_aggregate a;
     int rc = compute_aggregate_db_get(id, &a);
     if (rc < 0)
         return rc;
-    ms_resp_json(resp, 200, json_pack("{s:o}", "aggregate", agg_json(&a, full)));
+    ms_resp_json(resp, 200, json_pack("{s:o}", "aggregate", agg_json(req, &a, full)));
     compute_aggregate_clear(&a);
     return 0;
 }
@@ -104,13 +107,12 @@ valid_name(ms_response *resp, const char *field, json_t *v, bool null_ok)
 int
 compute_aggregate_list(ms_request *req, ms_response *resp)
 {
-    (void)req;
     compute_aggregate *list = NULL;
     size_t n = 0;
     int rc = compute_aggregate_db_list(&list, &n);
     json_t *arr = json_array();
     for (size_t k = 0; k < n; k++) {
-        json_array_append_new(arr, agg_json(&list[k], true));
+        json_array_append_new(arr, agg_json(req, &list[k], true));
         compute_aggregate_clear(&list[k]);
     }
     free(list);
@@ -153,7 +155,7 @@ compute_aggregate_create(ms_request *req, ms_response *resp)
         ms_resp_error(resp, 409, "Aggregate %s already exists.", json_string_value(name));
         return 0;
     }
-    return rc < 0 ? rc : reply(resp, id, false);
+    return rc < 0 ? rc : reply(req, resp, id, false);
 }
 
 int
@@ -163,7 +165,7 @@ compute_aggregate_show(ms_request *req, ms_response *resp)
     int rc = agg_id(req, resp, &id);
     if (rc < 0)
         return rc == -ENOENT || rc == -EINVAL ? 0 : rc;
-    return reply(resp, id, true);
+    return reply(req, resp, id, true);
 }
 
 int
@@ -199,7 +201,7 @@ compute_aggregate_update(ms_request *req, ms_response *resp)
         ms_resp_error(resp, 409, "Aggregate %s already exists.", json_string_value(name));
         return 0;
     }
-    return rc < 0 ? rc : reply(resp, id, true);
+    return rc < 0 ? rc : reply(req, resp, id, true);
 }
 
 int
@@ -277,11 +279,11 @@ host_action(ms_request *req, ms_response *resp, long long id, const char *name, 
             ms_resp_error(resp, 404, "Cannot remove host %s in aggregate %s", host, ids);
         return 0;
     }
-    return reply(resp, id, true);
+    return reply(req, resp, id, true);
 }
 
 static int
-set_metadata(ms_response *resp, long long id, json_t *arg)
+set_metadata(ms_request *req, ms_response *resp, long long id, json_t *arg)
 {
     if (!only(resp, "set_metadata", arg, "metadata", NULL))
         return 0;
@@ -323,7 +325,7 @@ set_metadata(ms_response *resp, long long id, json_t *arg)
         if (rc < 0)
             return rc;
     }
-    return reply(resp, id, true);
+    return reply(req, resp, id, true);
 }
 
 int
@@ -352,6 +354,6 @@ compute_aggregate_action(ms_request *req, ms_response *resp)
     if (rc < 0)
         return rc == -ENOENT || rc == -EINVAL ? 0 : rc;
     if (!strcmp(name, "set_metadata"))
-        return set_metadata(resp, id, arg);
+        return set_metadata(req, resp, id, arg);
     return host_action(req, resp, id, name, arg);
 }

@@ -21,7 +21,7 @@ agg_load(long long id, compute_aggregate *out)
 {
     ms_result *r = NULL;
     int rc = MS_DB_QUERY(&r,
-                         "SELECT id, name, availability_zone, created_at, updated_at"
+                         "SELECT id, name, availability_zone, created_at, updated_at, uuid"
                          " FROM compute_aggregates WHERE id = ? AND deleted = 0",
                          MS_P_INT(id));
     if (rc < 0)
@@ -38,6 +38,7 @@ agg_load(long long id, compute_aggregate *out)
              out->has_az ? ms_cell(r, 0, 2) : "");
     out->created_at = ms_cell_int(r, 0, 3);
     out->updated_at = ms_cell_int(r, 0, 4);
+    snprintf(out->uuid, sizeof(out->uuid), "%s", ms_cell(r, 0, 5) ? ms_cell(r, 0, 5) : "");
     ms_result_free(r);
     out->hosts = json_array();
     out->metadata = json_object();

@@ -20,7 +20,7 @@ extern const ms_migration compute_migrations[];
 extern const ms_module compute_module;
 
 /* The highest microversion whose changes are implemented. */
-#define COMPUTE_MV_MAX MS_MV(2, 1)
+#define COMPUTE_MV_MAX MS_MV(2, 92)
 
 /* ---- shared helpers (util.c) ---- */
 /* "http://host:8774/v2.1[/project]" and the bookmark form without the
@@ -54,6 +54,16 @@ int64_t compute_now(void);                             /* epoch microseconds */
 /* Check a route's project id path segment against the token (Nova answers
  * 400 on a mismatch); true when fine. */
 bool compute_project_ok(ms_request *req, ms_response *resp);
+/* From microversion 2.75 Nova rejects query parameters its schema does not
+ * name; below it, unknown ones are ignored. allowed is NULL-terminated.
+ * True when fine; answers 400 otherwise. */
+bool compute_query_strict(ms_request *req, ms_response *resp, const char *const *allowed);
+/* The same from another microversion (os-hypervisors is strict from 2.53). */
+bool compute_query_strict_from(ms_request *req, ms_response *resp, const char *const *allowed,
+                               int min_mv);
+/* Whether the negotiated microversion is at least major.minor (a request
+ * without one is 2.1). */
+#define COMPUTE_MV_GE(req, major, minor) ((req)->mv >= MS_MV(major, minor))
 
 /* ---- versions (versions.c) ---- */
 int compute_versions(ms_request *req, ms_response *resp);
@@ -78,6 +88,7 @@ int compute_flavor_db_insert(compute_flavor *f);   /* -EEXIST: name or flavorid 
 int compute_flavor_db_name_used(const char *name, bool *used);
 int compute_flavor_db_id_used(const char *flavorid, bool *used);
 int compute_flavor_db_delete(long long id);
+int compute_flavor_db_set_description(long long id, const char *description);
 typedef struct {
     const char *project;           /* non-admin: public or granted to this project */
     bool admin;
@@ -108,6 +119,7 @@ int compute_flavor_detail(ms_request *req, ms_response *resp);
 int compute_flavor_show(ms_request *req, ms_response *resp);
 int compute_flavor_create(ms_request *req, ms_response *resp);
 int compute_flavor_delete(ms_request *req, ms_response *resp);
+int compute_flavor_update(ms_request *req, ms_response *resp);
 int compute_flavor_specs_list(ms_request *req, ms_response *resp);
 int compute_flavor_specs_create(ms_request *req, ms_response *resp);
 int compute_flavor_spec_show(ms_request *req, ms_response *resp);
@@ -135,11 +147,19 @@ int compute_ssh_fingerprint(const char *public_key, char fp[48]);
 /* Generate an RSA-2048 key: PEM private key and "ssh-rsa ... Generated-by-Nova"
  * public line; caller frees both. */
 int compute_ssh_generate(char **private_pem, char **public_line);
+/* A PEM X.509 certificate's SHA-1 fingerprint, colon hex; -EINVAL. */
+int compute_x509_fingerprint(const char *pem, char fp[64]);
+/* A self-signed client certificate for the user (PEM) and its key as a
+ * base64 PKCS#12 bundle, as Nova generates x509 keypairs; caller frees. */
+int compute_x509_generate(const char *user_id, char **private_b64, char **cert_pem);
 
 int compute_keypair_db_get(const char *user_id, const char *name, compute_keypair *out);
 int compute_keypair_db_insert(compute_keypair *k);     /* -EEXIST */
 int compute_keypair_db_delete(const char *user_id, const char *name, bool *found);
-int compute_keypair_db_list(const char *user_id, compute_keypair **out, size_t *n);
+/* Sorted by name, after marker (a name; NULL from the start), at most
+ * limit (< 0: all). */
+int compute_keypair_db_list(const char *user_id, const char *marker, int limit,
+                            compute_keypair **out, size_t *n);
 int compute_keypair_db_count(const char *user_id, long long *n);
 
 int compute_keypair_list(ms_request *req, ms_response *resp);
@@ -167,6 +187,9 @@ int compute_quota_db_get(const char *project, long long limits[Q_COUNT], bool se
 int compute_quota_db_set(const char *project, const char *resource, long long limit);
 int compute_quota_db_delete(const char *project);
 int compute_quota_db_server_groups(const char *project, long long *n);
+/* Overlay a quota class's rows on limits. */
+int compute_quota_class_db_get(const char *cls, long long limits[Q_COUNT]);
+int compute_quota_class_db_set(const char *cls, const char *resource, long long limit);
 /* Whether adding (count, cores, ram) stays within limits; fills a Nova
  * "Quota exceeded for ..." message when not. Pure, for unit tests. */
 bool compute_quota_fits(const long long limits[Q_COUNT], long long used_inst,
@@ -179,6 +202,8 @@ int compute_quota_detail(ms_request *req, ms_response *resp);
 int compute_quota_update(ms_request *req, ms_response *resp);
 int compute_quota_delete(ms_request *req, ms_response *resp);
 int compute_limits(ms_request *req, ms_response *resp);
+int compute_quota_class_show(ms_request *req, ms_response *resp);
+int compute_quota_class_update(ms_request *req, ms_response *resp);
 
 /* ---- hosts: services, hypervisors, AZs, usage (hosts.c, hosts_db.c) ---- */
 int compute_service_heartbeat(void);      /* upsert this host's rows */
@@ -189,11 +214,18 @@ int compute_hypervisor_detail(ms_request *req, ms_response *resp);
 int compute_hypervisor_show(ms_request *req, ms_response *resp);
 int compute_hypervisor_stats(ms_request *req, ms_response *resp);
 int compute_services_list(ms_request *req, ms_response *resp);
+int compute_service_action(ms_request *req, ms_response *resp);
+int compute_service_update(ms_request *req, ms_response *resp);
+int compute_service_delete(ms_request *req, ms_response *resp);
+int compute_hypervisor_uptime(ms_request *req, ms_response *resp);
+int compute_hypervisor_search(ms_request *req, ms_response *resp);
+int compute_hypervisor_servers(ms_request *req, ms_response *resp);
 int compute_usage_list(ms_request *req, ms_response *resp);
 int compute_usage_show(ms_request *req, ms_response *resp);
 
 typedef struct {
     long long id;
+    char uuid[37];
     char host[256];
     char binary[64];
     char topic[64];
@@ -206,6 +238,7 @@ typedef struct {
 
 typedef struct {
     long long id;
+    char uuid[37];
     char host[256];
     char hypervisor_hostname[256];
     char hypervisor_type[64];
@@ -216,6 +249,7 @@ typedef struct {
     char cpu_info[512];
     /* used, computed from the servers on the host */
     long long vcpus_used, memory_mb_used, local_gb_used, running_vms;
+    bool schedulable;   /* its nova-compute service is enabled, not forced down, up */
 } compute_node_row;
 
 int compute_service_db_upsert(const char *host, const char *binary, const char *topic,
@@ -223,6 +257,14 @@ int compute_service_db_upsert(const char *host, const char *binary, const char *
 int compute_service_db_list(compute_service_row **out, size_t *n);
 int compute_node_db_upsert(const compute_node_row *node, int64_t now);
 int compute_node_db_list(compute_node_row **out, size_t *n);   /* with usage */
+/* Set a service's flags; -ENOENT when the row is gone. */
+int compute_service_db_update(long long id, bool disabled, const char *reason,
+                              bool forced_down);
+/* Delete a service; for nova-compute also its node row and aggregate
+ * memberships. -EBUSY when servers still live on a compute host. */
+int compute_service_db_delete(const compute_service_row *s);
+/* The live servers on a host as [{"name", "uuid"}] (new array). */
+int compute_host_servers_db(const char *host, json_t **out);
 
 /* Usage per project over [start, end) for os-simple-tenant-usage. */
 typedef struct {
@@ -383,6 +425,7 @@ typedef struct {
     char name[256];
     char project_id[MS_ID_LEN], user_id[MS_ID_LEN];
     char policy[32];
+    int max_server_per_host;             /* 0: no rule */
     json_t *members;                     /* array of live instance uuids (owned) */
 } compute_server_group;
 
@@ -398,7 +441,9 @@ int compute_server_group_db_delete(const char *uuid);
 int compute_server_group_db_members_count(const char *group_uuid, long long *n);
 int compute_server_group_db_add_member(const char *group_uuid, const char *instance_uuid);
 /* The policy of the instance's group and the hosts its other live members
- * are on (new array); -ENOENT when the instance is in no group. */
+ * are on (new array); -ENOENT when the instance is in no group. For an
+ * anti-affinity group with max_server_per_host N, only the hosts that
+ * already hold N other members (the ones to avoid). */
 int compute_server_group_db_placement(const char *instance_uuid, char policy[32],
                                       json_t **hosts);
 
@@ -410,6 +455,7 @@ int compute_server_group_delete(ms_request *req, ms_response *resp);
 /* ---- host aggregates (aggregates.c, aggregates_db.c) ---- */
 typedef struct {
     long long id;
+    char uuid[37];
     char name[256];
     char availability_zone[256];
     bool has_az;

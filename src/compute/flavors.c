@@ -17,15 +17,27 @@ compute_flavor_json(ms_request *req, const compute_flavor *f, bool detail)
     if (detail) {
         json_object_set_new(o, "ram", json_integer(f->memory_mb));
         json_object_set_new(o, "disk", json_integer(f->root_gb));
-        /* Nova shows a zero swap or rxtx_factor as "" before 2.75. */
-        json_object_set_new(o, "swap", f->swap ? json_integer(f->swap) : json_string(""));
+        /* Nova shows a zero swap as "" before 2.75, 0 from it on. */
+        json_object_set_new(o, "swap", f->swap || COMPUTE_MV_GE(req, 2, 75)
+                                           ? json_integer(f->swap)
+                                           : json_string(""));
         json_object_set_new(o, "OS-FLV-EXT-DATA:ephemeral", json_integer(f->ephemeral_gb));
         json_object_set_new(o, "OS-FLV-DISABLED:disabled", json_boolean(f->disabled));
         json_object_set_new(o, "vcpus", json_integer(f->vcpus));
         json_object_set_new(o, "os-flavor-access:is_public", json_boolean(f->is_public));
         json_object_set_new(o, "rxtx_factor", f->rxtx_factor != 0 ? json_real(f->rxtx_factor)
                                                                    : json_string(""));
+        /* Everyone may read extra specs here (the index rule is open), so
+         * 2.61 embeds them for every caller. */
+        if (COMPUTE_MV_GE(req, 2, 61)) {
+            json_t *specs = NULL;
+            if (compute_flavor_db_specs(f->id, &specs) < 0)
+                specs = json_object();
+            json_object_set_new(o, "extra_specs", specs);
+        }
     }
+    if (COMPUTE_MV_GE(req, 2, 55))
+        ms_json_set_str(o, "description", f->description);
     json_object_set_new(o, "links", compute_links(req, "flavors", f->flavorid));
     return o;
 }
@@ -50,9 +62,15 @@ compute_flavor_lookup(ms_request *req, ms_response *resp, const char *flavorid,
     return rc;
 }
 
+static const char *const flavor_query_args[] = {
+    "limit", "marker", "is_public", "minRam", "minDisk", "sort_key", "sort_dir", NULL,
+};
+
 static int
 flavor_list_common(ms_request *req, ms_response *resp, bool detail)
 {
+    if (!compute_query_strict(req, resp, flavor_query_args))
+        return 0;
     compute_flavor_query q = {.project = req->auth.project_id, .admin = req->auth.is_admin,
                               .is_public = 1};
     if (q.admin) {
@@ -162,6 +180,31 @@ compute_flavor_show(ms_request *req, ms_response *resp)
     return 0;
 }
 
+/* Nova's flavor description: null or up to 65535 printable characters
+ * (whitespace allowed). */
+static bool
+flavor_description_ok(ms_response *resp, json_t *desc)
+{
+    if (json_is_null(desc))
+        return true;
+    if (!json_is_string(desc)) {
+        compute_bad_field(resp, "description", desc, "is not of type 'string', 'null'");
+        return false;
+    }
+    if (json_string_length(desc) > 65535) {
+        compute_bad_field(resp, "description", desc, "is too long");
+        return false;
+    }
+    for (const unsigned char *p = (const unsigned char *)json_string_value(desc); *p; p++) {
+        if ((*p < 0x20 && !strchr("\t\n\v\f\r", *p)) || *p == 0x7f) {
+            compute_bad_field(resp, "description", desc,
+                              "does not match the printable characters pattern");
+            return false;
+        }
+    }
+    return true;
+}
+
 /* An integer field of the flavor schema (integer or digit string). */
 static bool
 flavor_int(ms_response *resp, json_t *fl, const char *key, long long min, bool required,
@@ -231,10 +274,12 @@ compute_flavor_create(ms_request *req, ms_response *resp)
     }
     static const char *const allowed[] = {"name", "id", "ram", "vcpus", "disk",
                                           "OS-FLV-EXT-DATA:ephemeral", "swap", "rxtx_factor",
-                                          "os-flavor-access:is_public"};
+                                          "os-flavor-access:is_public", "description"};
+    /* "description" (the last one) came with 2.55. */
+    size_t nallowed = MS_ARRAY_LEN(allowed) - (COMPUTE_MV_GE(req, 2, 55) ? 0 : 1);
     json_object_foreach(fl, k, v) {
         bool ok = false;
-        for (size_t i = 0; i < MS_ARRAY_LEN(allowed); i++)
+        for (size_t i = 0; i < nallowed; i++)
             ok = ok || strcmp(allowed[i], k) == 0;
         if (!ok) {
             char *repr = compute_json_repr(fl);
@@ -335,6 +380,9 @@ compute_flavor_create(ms_request *req, ms_response *resp)
         }
         f.is_public = b;
     }
+    json_t *desc = json_object_get(fl, "description");
+    if (desc && !flavor_description_ok(resp, desc))
+        return 0;
     f.created_at = compute_now();
     bool used = false;
     int rc = compute_flavor_db_name_used(f.name, &used);
@@ -344,6 +392,7 @@ compute_flavor_create(ms_request *req, ms_response *resp)
         ms_resp_error(resp, 409, "Flavor with name %s already exists.", f.name);
         return 0;
     }
+    f.description = json_is_string(desc) ? ms_strdup(json_string_value(desc)) : NULL;
     rc = compute_flavor_db_insert(&f);
     if (rc == -EEXIST) {
         /* The name was free a moment ago, so the id (or a racing name) is taken. */
@@ -353,12 +402,85 @@ compute_flavor_create(ms_request *req, ms_response *resp)
             ms_resp_error(resp, 409, "Flavor with name %s already exists.", f.name);
         else
             ms_resp_error(resp, 409, "Flavor with ID %s already exists.", f.flavorid);
+        compute_flavor_clear(&f);
+        return 0;
+    }
+    if (rc == 0)
+        ms_resp_json(resp, 200,
+                     json_pack("{s:o}", "flavor", compute_flavor_json(req, &f, true)));
+    compute_flavor_clear(&f);
+    return rc;
+}
+
+/* PUT /flavors/{id} (2.55): only the description can change. */
+int
+compute_flavor_update(ms_request *req, ms_response *resp)
+{
+    json_t *body = ms_req_json(req, resp);
+    if (!body)
+        return 0;
+    const char *k;
+    json_t *v;
+    json_object_foreach(body, k, v) {
+        if (strcmp(k, "flavor") != 0) {
+            ms_resp_error(resp, 400, "Additional properties are not allowed ('%s' was "
+                                     "unexpected)",
+                          k);
+            return 0;
+        }
+    }
+    json_t *fl = json_object_get(body, "flavor");
+    if (!fl) {
+        ms_resp_error(resp, 400, "'flavor' is a required property");
+        return 0;
+    }
+    if (!json_is_object(fl)) {
+        compute_bad_field(resp, "flavor", fl, "is not of type 'object'");
+        return 0;
+    }
+    json_object_foreach(fl, k, v) {
+        if (strcmp(k, "description") != 0) {
+            char *repr = compute_json_repr(fl);
+            ms_resp_error(resp, 400,
+                          "Invalid input for field/attribute flavor. Value: %s. Additional "
+                          "properties are not allowed ('%s' was unexpected)",
+                          repr, k);
+            free(repr);
+            return 0;
+        }
+    }
+    json_t *desc = json_object_get(fl, "description");
+    if (!desc) {
+        char *repr = compute_json_repr(fl);
+        ms_resp_error(resp, 400,
+                      "Invalid input for field/attribute flavor. Value: %s. 'description' is "
+                      "a required property",
+                      repr);
+        free(repr);
+        return 0;
+    }
+    if (!flavor_description_ok(resp, desc))
+        return 0;
+    /* Nova looks the flavor up without the access check: the route is admin-only. */
+    const char *fid = ms_req_param(req, "flavor_id");
+    compute_flavor f;
+    int rc = compute_flavor_db_get(fid, &f);
+    if (rc == -ENOENT) {
+        ms_resp_error(resp, 404, "Flavor %s could not be found.", fid);
         return 0;
     }
     if (rc < 0)
         return rc;
-    ms_resp_json(resp, 200, json_pack("{s:o}", "flavor", compute_flavor_json(req, &f, true)));
-    return 0;
+    const char *d = json_is_string(desc) ? json_string_value(desc) : NULL;
+    rc = compute_flavor_db_set_description(f.id, d);
+    if (rc == 0) {
+        free(f.description);
+        f.description = ms_strdup(d);
+        ms_resp_json(resp, 200,
+                     json_pack("{s:o}", "flavor", compute_flavor_json(req, &f, true)));
+    }
+    compute_flavor_clear(&f);
+    return rc;
 }
 
 int
@@ -632,7 +754,8 @@ compute_flavor_action(ms_request *req, ms_response *resp)
     if (rc < 0)
         return rc == -ENOENT ? 0 : rc;
     if (add) {
-        if (f.is_public) {
+        /* Before 2.7 Nova records access to a public flavor without complaint. */
+        if (f.is_public && COMPUTE_MV_GE(req, 2, 7)) {
             ms_resp_error(resp, 409, "Can not add access to a public flavor.");
             goto done;
         }

@@ -100,6 +100,15 @@ compute_flavor_db_insert(compute_flavor *f)
 }
 
 int
+compute_flavor_db_set_description(long long id, const char *description)
+{
+    return MS_DB_QUERY(NULL,
+                       "UPDATE compute_flavors SET description = ?, updated_at = ?"
+                       " WHERE id = ?",
+                       MS_P_STR(description), MS_P_INT(compute_now()), MS_P_INT(id));
+}
+
+int
 compute_flavor_db_delete(long long id)
 {
     int rc = ms_db_begin();

@@ -7,7 +7,9 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/statvfs.h>
+#include <time.h>
 
 #include <monostack/config.h>
 
@@ -61,9 +63,40 @@ service_up(const compute_service_row *s)
     return !s->forced_down && compute_now() - s->updated_at < SERVICE_DOWN_TIME_US;
 }
 
+static void
+service_rows_free(compute_service_row *rows, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(rows[i].disabled_reason);
+    free(rows);
+}
+
+/* A service as GET /os-services shows it: 2.11 adds forced_down, 2.53
+ * names it by uuid. */
+static json_t *
+service_json(ms_request *req, const compute_service_row *s)
+{
+    char t[32];
+    compute_time_iso_frac(s->updated_at, t);
+    bool compute = !strcmp(s->binary, "nova-compute");
+    json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "binary", s->binary, "host", s->host,
+                          "zone", compute ? s->zone : "internal", "status",
+                          s->disabled ? "disabled" : "enabled", "state",
+                          service_up(s) ? "up" : "down", "updated_at", t);
+    json_object_set_new(o, "id", COMPUTE_MV_GE(req, 2, 53) ? json_string(s->uuid)
+                                                            : json_integer(s->id));
+    ms_json_set_str(o, "disabled_reason", s->disabled_reason);
+    if (COMPUTE_MV_GE(req, 2, 11))
+        json_object_set_new(o, "forced_down", json_boolean(s->forced_down));
+    return o;
+}
+
 int
 compute_services_list(ms_request *req, ms_response *resp)
 {
+    static const char *const args[] = {"host", "binary", NULL};
+    if (!compute_query_strict(req, resp, args))
+        return 0;
     compute_service_row *rows = NULL;
     size_t n = 0;
     int rc = compute_service_db_list(&rows, &n);
@@ -74,123 +107,645 @@ compute_services_list(ms_request *req, ms_response *resp)
     json_t *arr = json_array();
     for (size_t i = 0; i < n; i++) {
         compute_service_row *s = &rows[i];
-        if ((fhost && strcmp(fhost, s->host)) || (fbin && strcmp(fbin, s->binary))) {
-            free(s->disabled_reason);
+        if ((!ms_str_empty(fhost) && strcmp(fhost, s->host)) ||
+            (!ms_str_empty(fbin) && strcmp(fbin, s->binary)))
             continue;
-        }
-        char t[32];
-        compute_time_iso_frac(s->updated_at, t);
-        bool compute = !strcmp(s->binary, "nova-compute");
-        json_t *o = json_pack("{s:I,s:s,s:s,s:s,s:s,s:s,s:s}", "id", (json_int_t)s->id,
-                              "binary", s->binary, "host", s->host, "zone",
-                              compute ? s->zone : "internal", "status",
-                              s->disabled ? "disabled" : "enabled", "state",
-                              service_up(s) ? "up" : "down", "updated_at", t);
-        ms_json_set_str(o, "disabled_reason", s->disabled_reason);
-        json_array_append_new(arr, o);
-        free(s->disabled_reason);
+        json_array_append_new(arr, service_json(req, s));
     }
-    free(rows);
+    service_rows_free(rows, n);
     ms_resp_json(resp, 200, json_pack("{s:o}", "services", arr));
     return 0;
 }
 
-static json_t *
-hypervisor_json(const compute_node_row *c, bool detail, long long service_id)
+/* A string property of at most 255 characters (min_len 1). */
+static bool
+svc_string(ms_response *resp, json_t *v, const char *field)
 {
-    json_t *o = json_pack("{s:s,s:I,s:s,s:s}", "hypervisor_hostname", c->hypervisor_hostname,
-                          "id", (json_int_t)c->id, "state", "up", "status", "enabled");
-    if (!detail)
-        return o;
-    long long free_disk = c->local_gb - c->local_gb_used;
-    json_object_set_new(o, "cpu_info", json_string(c->cpu_info));
-    json_object_set_new(o, "current_workload", json_integer(0));
-    json_object_set_new(o, "disk_available_least", json_integer(free_disk));
-    json_object_set_new(o, "free_disk_gb", json_integer(free_disk));
-    json_object_set_new(o, "free_ram_mb", json_integer(c->memory_mb - c->memory_mb_used));
-    json_object_set_new(o, "host_ip", json_string(c->host_ip));
-    json_object_set_new(o, "hypervisor_type", json_string(c->hypervisor_type));
-    json_object_set_new(o, "hypervisor_version", json_integer(c->hypervisor_version));
-    json_object_set_new(o, "local_gb", json_integer(c->local_gb));
-    json_object_set_new(o, "local_gb_used", json_integer(c->local_gb_used));
-    json_object_set_new(o, "memory_mb", json_integer(c->memory_mb));
-    json_object_set_new(o, "memory_mb_used", json_integer(c->memory_mb_used));
-    json_object_set_new(o, "running_vms", json_integer(c->running_vms));
-    json_object_set_new(o, "service", json_pack("{s:s,s:I,s:n}", "host", c->host, "id",
-                                                (json_int_t)service_id, "disabled_reason"));
-    json_object_set_new(o, "vcpus", json_integer(c->vcpus));
-    json_object_set_new(o, "vcpus_used", json_integer(c->vcpus_used));
-    return o;
+    if (!json_is_string(v)) {
+        compute_bad_field(resp, field, v, "is not of type 'string'");
+        return false;
+    }
+    size_t n = json_string_length(v);
+    if (n < 1 || n > 255) {
+        compute_bad_field(resp, field, v, n < 1 ? "is too short" : "is too long");
+        return false;
+    }
+    return true;
 }
 
-static long long
-compute_service_id(const char *host)
+static bool
+svc_bool(ms_response *resp, json_t *v, int *out)
+{
+    *out = compute_json_bool(v);
+    if (*out < 0) {
+        compute_bad_field(resp, "forced_down", v,
+                          "is not one of [True, 'True', 'TRUE', 'true', '1', 'ON', 'On', "
+                          "'on', 'YES', 'Yes', 'yes', False, 'False', 'FALSE', 'false', "
+                          "'0', 'OFF', 'Off', 'off', 'NO', 'No', 'no']");
+        return false;
+    }
+    return true;
+}
+
+/* Only the keys in allowed (NULL-terminated); 400 otherwise. */
+static bool
+svc_keys(ms_response *resp, json_t *body, const char *const *allowed)
+{
+    const char *k;
+    json_t *v;
+    json_object_foreach(body, k, v) {
+        bool ok = false;
+        for (const char *const *a = allowed; *a && !ok; a++)
+            ok = !strcmp(*a, k);
+        if (!ok) {
+            ms_resp_error(resp, 400, "Additional properties are not allowed ('%s' was "
+                                     "unexpected)",
+                          k);
+            return false;
+        }
+    }
+    return true;
+}
+
+/* PUT /os-services/{enable,disable,disable-log-reason,force-down} before
+ * 2.53: the body names the service by host and binary. */
+int
+compute_service_action(ms_request *req, ms_response *resp)
+{
+    const char *action = ms_req_param(req, "service_id");
+    bool v211 = COMPUTE_MV_GE(req, 2, 11);
+    bool enable = !strcmp(action, "enable"), disable = !strcmp(action, "disable");
+    bool log_reason = !strcmp(action, "disable-log-reason");
+    bool force_down = v211 && !strcmp(action, "force-down");
+    if (!enable && !disable && !log_reason && !force_down) {
+        ms_resp_error(resp, 404, "Unknown action");
+        return 0;
+    }
+    json_t *body = ms_req_json(req, resp);
+    if (!body)
+        return 0;
+    static const char *const keys[] = {"host", "binary", "disabled_reason", NULL};
+    static const char *const keys211[] = {"host", "binary", "disabled_reason", "forced_down",
+                                          NULL};
+    if (!svc_keys(resp, body, v211 ? keys211 : keys))
+        return 0;
+    json_t *host = json_object_get(body, "host"), *bin = json_object_get(body, "binary");
+    if (!host || !bin) {
+        ms_resp_error(resp, 400, "'%s' is a required property", !host ? "host" : "binary");
+        return 0;
+    }
+    json_t *reason = json_object_get(body, "disabled_reason");
+    json_t *fd = json_object_get(body, "forced_down");
+    int forced = 0;
+    if (!svc_string(resp, host, "host") || !svc_string(resp, bin, "binary") ||
+        (reason && !svc_string(resp, reason, "disabled_reason")) ||
+        (fd && !svc_bool(resp, fd, &forced)))
+        return 0;
+    if (log_reason && !reason) {
+        ms_resp_error(resp, 400, "Missing disabled reason field");
+        return 0;
+    }
+    if (force_down && !fd) {
+        ms_resp_error(resp, 400, "Missing forced_down field");
+        return 0;
+    }
+    const char *h = json_string_value(host), *b = json_string_value(bin);
+    if (strcmp(b, "nova-compute") != 0) {
+        ms_resp_error(resp, 400, "Updating a %s service is not supported. Only nova-compute "
+                                 "services can be updated.",
+                      b);
+        return 0;
+    }
+    compute_service_row *rows = NULL;
+    size_t n = 0;
+    int rc = compute_service_db_list(&rows, &n);
+    if (rc < 0)
+        return rc;
+    compute_service_row *s = NULL;
+    for (size_t i = 0; i < n && !s; i++) {
+        if (!strcmp(rows[i].host, h) && !strcmp(rows[i].binary, b))
+            s = &rows[i];
+    }
+    if (!s) {
+        ms_resp_error(resp, 404, "Could not find binary %s on host %s.", b, h);
+        goto done;
+    }
+    json_t *out;
+    if (force_down) {
+        rc = compute_service_db_update(s->id, s->disabled, s->disabled_reason, forced);
+        out = json_pack("{s:s,s:s,s:b}", "host", h, "binary", b, "forced_down", forced);
+    } else {
+        /* disable without log reason keeps no reason, as Nova's does. */
+        const char *why = log_reason ? json_string_value(reason) : NULL;
+        rc = compute_service_db_update(s->id, !enable, why, s->forced_down);
+        out = json_pack("{s:s,s:s,s:s}", "host", h, "binary", b, "status",
+                        enable ? "enabled" : "disabled");
+        if (why)
+            json_object_set_new(out, "disabled_reason", json_string(why));
+    }
+    if (rc == 0)
+        ms_resp_json(resp, 200, json_pack("{s:o}", "service", out));
+    else
+        json_decref(out);
+done:
+    service_rows_free(rows, n);
+    return rc == -ENOENT ? 0 : rc;
+}
+
+/* Find the service named by the {service_id} segment: an integer id
+ * before 2.53, a uuid from it. Answers 400/404 when not found (NULL). */
+static compute_service_row *
+service_by_path(ms_request *req, ms_response *resp, compute_service_row *rows, size_t n)
+{
+    const char *id = ms_req_param(req, "service_id");
+    bool by_uuid = COMPUTE_MV_GE(req, 2, 53);
+    if (by_uuid && !ms_uuid_valid(id)) {
+        ms_resp_error(resp, 400, "Invalid uuid %s", id);
+        return NULL;
+    }
+    if (!by_uuid && (!*id || strspn(id, "0123456789") != strlen(id) || strlen(id) > 18)) {
+        ms_resp_error(resp, 400, "Invalid input received: id must be an integer");
+        return NULL;
+    }
+    for (size_t i = 0; i < n; i++) {
+        char num[24];
+        snprintf(num, sizeof(num), "%lld", rows[i].id);
+        if (by_uuid ? !strcasecmp(rows[i].uuid, id) : !strcmp(num, id))
+            return &rows[i];
+    }
+    ms_resp_error(resp, 404, "Service %s could not be found.", id);
+    return NULL;
+}
+
+/* PUT /os-services/{service_uuid} (2.53): status, disabled_reason and
+ * forced_down; answers the whole service. */
+int
+compute_service_update(ms_request *req, ms_response *resp)
+{
+    json_t *body = ms_req_json(req, resp);
+    if (!body)
+        return 0;
+    static const char *const keys[] = {"status", "disabled_reason", "forced_down", NULL};
+    if (!svc_keys(resp, body, keys))
+        return 0;
+    json_t *status = json_object_get(body, "status");
+    json_t *reason = json_object_get(body, "disabled_reason");
+    json_t *fd = json_object_get(body, "forced_down");
+    int forced = -1;
+    if (status && (!json_is_string(status) || (strcmp(json_string_value(status), "enabled") &&
+                                               strcmp(json_string_value(status), "disabled")))) {
+        compute_bad_field(resp, "status", status, "is not one of ['enabled', 'disabled']");
+        return 0;
+    }
+    if ((reason && !svc_string(resp, reason, "disabled_reason")) ||
+        (fd && !svc_bool(resp, fd, &forced)))
+        return 0;
+    compute_service_row *rows = NULL;
+    size_t n = 0;
+    int rc = compute_service_db_list(&rows, &n);
+    if (rc < 0)
+        return rc;
+    compute_service_row *s = service_by_path(req, resp, rows, n);
+    if (!s)
+        goto done;
+    if (strcmp(s->binary, "nova-compute") != 0) {
+        ms_resp_error(resp, 400, "Updating a %s service is not supported. Only nova-compute "
+                                 "services can be updated.",
+                      s->binary);
+        goto done;
+    }
+    bool disabled = s->disabled, changed = false;
+    char *why = ms_strdup(s->disabled_reason);
+    if (status) {
+        bool enable = !strcmp(json_string_value(status), "enabled");
+        if (enable && reason) {
+            ms_resp_error(resp, 400, "Specifying 'disabled_reason' with status 'enabled' is "
+                                     "invalid.");
+            free(why);
+            goto done;
+        }
+        free(why);
+        why = enable || !reason ? NULL : ms_strdup(json_string_value(reason));
+        changed = changed || disabled == enable || !ms_streq(why, s->disabled_reason);
+        disabled = !enable;
+    }
+    bool fdown = s->forced_down;
+    if (forced >= 0) {
+        changed = changed || fdown != (forced == 1);
+        fdown = forced == 1;
+    }
+    /* Nova asks for something to change; naming the same values counts. */
+    if (!status && forced < 0) {
+        ms_resp_error(resp, 400, "No updates were requested. Fields 'status' or "
+                                 "'forced_down' should be specified.");
+        free(why);
+        goto done;
+    }
+    (void)changed;
+    rc = compute_service_db_update(s->id, disabled, why, fdown);
+    if (rc == 0) {
+        s->disabled = disabled;
+        s->forced_down = fdown;
+        free(s->disabled_reason);
+        s->disabled_reason = why;
+        why = NULL;
+        ms_resp_json(resp, 200, json_pack("{s:o}", "service", service_json(req, s)));
+    }
+    free(why);
+done:
+    service_rows_free(rows, n);
+    return rc == -ENOENT ? 0 : rc;
+}
+
+int
+compute_service_delete(ms_request *req, ms_response *resp)
 {
     compute_service_row *rows = NULL;
     size_t n = 0;
-    long long id = 0;
-    if (compute_service_db_list(&rows, &n) == 0) {
-        for (size_t i = 0; i < n; i++) {
-            if (!strcmp(rows[i].host, host) && !strcmp(rows[i].binary, "nova-compute"))
-                id = rows[i].id;
-            free(rows[i].disabled_reason);
+    int rc = compute_service_db_list(&rows, &n);
+    if (rc < 0)
+        return rc;
+    compute_service_row *s = service_by_path(req, resp, rows, n);
+    if (s) {
+        rc = compute_service_db_delete(s);
+        if (rc == -EBUSY) {
+            ms_resp_error(resp, 409, "Unable to delete compute service that is hosting "
+                                     "instances. Migrate or delete the instances first.");
+            rc = 0;
+        } else if (rc == 0) {
+            ms_resp_empty(resp, 204);
         }
-        free(rows);
     }
-    return id;
+    service_rows_free(rows, n);
+    return rc;
+}
+
+/* ---- os-hypervisors ---- */
+
+/* The host's `uptime` line, as Nova's libvirt driver returns it; NULL for
+ * another host, which this daemon cannot ask. Caller frees. */
+static char *
+host_uptime(const char *host)
+{
+    if (strcmp(host, ms_conf.host) != 0)
+        return NULL;
+    double up = 0, l1 = 0, l5 = 0, l15 = 0;
+    FILE *f = fopen("/proc/uptime", "r");
+    if (!f || fscanf(f, "%lf", &up) != 1) {
+        if (f)
+            fclose(f);
+        return NULL;
+    }
+    fclose(f);
+    f = fopen("/proc/loadavg", "r");
+    if (f) {
+        if (fscanf(f, "%lf %lf %lf", &l1, &l5, &l15) != 3)
+            l1 = l5 = l15 = 0;
+        fclose(f);
+    }
+    time_t now = time(NULL);
+    struct tm tm;
+    localtime_r(&now, &tm);
+    long mins = (long)up / 60;
+    long days = mins / 1440, hh = mins % 1440 / 60, mm = mins % 60;
+    char span[64];
+    if (days)
+        snprintf(span, sizeof(span), "%ld day%s, %2ld:%02ld", days, days == 1 ? "" : "s", hh,
+                 mm);
+    else
+        snprintf(span, sizeof(span), "%2ld:%02ld", hh, mm);
+    return ms_asprintf(" %02d:%02d:%02d up %s,  0 users,  load average: %.2f, %.2f, %.2f",
+                       tm.tm_hour, tm.tm_min, tm.tm_sec, span, l1, l5, l15);
+}
+
+static const compute_service_row *
+node_service(const compute_service_row *svcs, size_t nsvcs, const char *host)
+{
+    for (size_t i = 0; i < nsvcs; i++) {
+        if (!strcmp(svcs[i].host, host) && !strcmp(svcs[i].binary, "nova-compute"))
+            return &svcs[i];
+    }
+    return NULL;
+}
+
+/* One hypervisor. 2.28 shows cpu_info as an object, 2.53 ids as uuids,
+ * 2.88 drops the capacity fields and adds uptime. servers: the hosted
+ * servers when with_servers was asked for (NULL otherwise); 2.75 shows an
+ * empty list too. */
+static json_t *
+hypervisor_json(ms_request *req, const compute_node_row *c, const compute_service_row *svc,
+                bool detail, json_t *servers)
+{
+    bool uuids = COMPUTE_MV_GE(req, 2, 53);
+    json_t *o = json_pack("{s:s,s:s,s:s}", "hypervisor_hostname", c->hypervisor_hostname,
+                          "state", service_up(svc) ? "up" : "down", "status",
+                          svc->disabled ? "disabled" : "enabled");
+    json_object_set_new(o, "id", uuids ? json_string(c->uuid) : json_integer(c->id));
+    if (detail) {
+        json_object_set_new(o, "host_ip", json_string(c->host_ip));
+        json_object_set_new(o, "hypervisor_type", json_string(c->hypervisor_type));
+        json_object_set_new(o, "hypervisor_version", json_integer(c->hypervisor_version));
+        json_t *so = json_pack("{s:s}", "host", c->host);
+        json_object_set_new(so, "id", uuids ? json_string(svc->uuid) : json_integer(svc->id));
+        ms_json_set_str(so, "disabled_reason", svc->disabled_reason);
+        json_object_set_new(o, "service", so);
+    }
+    if (detail && !COMPUTE_MV_GE(req, 2, 88)) {
+        long long free_disk = c->local_gb - c->local_gb_used;
+        if (COMPUTE_MV_GE(req, 2, 28)) {
+            json_t *ci = json_loads(c->cpu_info, 0, NULL);
+            json_object_set_new(o, "cpu_info", json_is_object(ci) ? ci : json_object());
+            if (ci && !json_is_object(ci))
+                json_decref(ci);
+        } else {
+            json_object_set_new(o, "cpu_info", json_string(c->cpu_info));
+        }
+        json_object_set_new(o, "current_workload", json_integer(0));
+        json_object_set_new(o, "disk_available_least", json_integer(free_disk));
+        json_object_set_new(o, "free_disk_gb", json_integer(free_disk));
+        json_object_set_new(o, "free_ram_mb", json_integer(c->memory_mb - c->memory_mb_used));
+        json_object_set_new(o, "local_gb", json_integer(c->local_gb));
+        json_object_set_new(o, "local_gb_used", json_integer(c->local_gb_used));
+        json_object_set_new(o, "memory_mb", json_integer(c->memory_mb));
+        json_object_set_new(o, "memory_mb_used", json_integer(c->memory_mb_used));
+        json_object_set_new(o, "running_vms", json_integer(c->running_vms));
+        json_object_set_new(o, "vcpus", json_integer(c->vcpus));
+        json_object_set_new(o, "vcpus_used", json_integer(c->vcpus_used));
+    }
+    if (detail && COMPUTE_MV_GE(req, 2, 88)) {
+        char *up = host_uptime(c->host);
+        json_object_set_new(o, "uptime", up ? json_string(up) : json_null());
+        free(up);
+    }
+    if (servers && (json_array_size(servers) > 0 || COMPUTE_MV_GE(req, 2, 75)))
+        json_object_set_new(o, "servers", json_incref(servers));
+    return o;
+}
+
+typedef struct {
+    compute_node_row *nodes;
+    size_t n;
+    compute_service_row *svcs;
+    size_t nsvcs;
+} hyp_data;
+
+static void
+hyp_data_free(hyp_data *d)
+{
+    free(d->nodes);
+    service_rows_free(d->svcs, d->nsvcs);
 }
 
 static int
-hypervisors_common(ms_request *req, ms_response *resp, bool detail, const char *one)
+hyp_data_load(hyp_data *d)
 {
-    compute_node_row *rows = NULL;
-    size_t n = 0;
-    int rc = compute_node_db_list(&rows, &n);
-    if (rc < 0)
-        return rc;
-    json_t *arr = json_array();
-    json_t *found = NULL;
-    for (size_t i = 0; i < n; i++) {
-        json_t *o = hypervisor_json(&rows[i], detail, compute_service_id(rows[i].host));
-        if (one) {
-            char id[32];
-            snprintf(id, sizeof(id), "%lld", rows[i].id);
-            if (!strcmp(id, one))
-                found = json_incref(o);
-        }
-        json_array_append_new(arr, o);
+    memset(d, 0, sizeof(*d));
+    int rc = compute_node_db_list(&d->nodes, &d->n);
+    if (rc == 0)
+        rc = compute_service_db_list(&d->svcs, &d->nsvcs);
+    return rc;
+}
+
+/* with_servers (2.53) as a strict boolean; -1 after answering 400. */
+static int
+with_servers_arg(ms_request *req, ms_response *resp)
+{
+    const char *ws = ms_req_query(req, "with_servers");
+    if (!ws || !COMPUTE_MV_GE(req, 2, 53))
+        return 0;
+    json_t *v = json_string(ws);
+    int b = compute_json_bool(v);
+    if (b < 0) {
+        ms_resp_error(resp, 400, "Invalid input for query parameters with_servers. Value: %s. "
+                                 "'%s' is not one of ['True', 'TRUE', 'true', '1', 'ON', "
+                                 "'On', 'on', 'YES', 'Yes', 'yes', 'False', 'FALSE', 'false', "
+                                 "'0', 'OFF', 'Off', 'off', 'NO', 'No', 'no']",
+                      ws, ws);
     }
-    free(rows);
-    if (one) {
-        json_decref(arr);
-        if (!found) {
-            ms_resp_error(resp, 404, "Hypervisor with ID %s could not be found.", one);
-            return 0;
-        }
-        ms_resp_json(resp, 200, json_pack("{s:o}", "hypervisor", found));
+    json_decref(v);
+    return b;
+}
+
+static bool
+node_id_is(ms_request *req, const compute_node_row *c, const char *id)
+{
+    if (COMPUTE_MV_GE(req, 2, 53))
+        return !strcasecmp(c->uuid, id);
+    char num[24];
+    snprintf(num, sizeof(num), "%lld", c->id);
+    return !strcmp(num, id);
+}
+
+static int
+hypervisors_list(ms_request *req, ms_response *resp, bool detail)
+{
+    static const char *const args[] = {"limit", "marker", "hypervisor_hostname_pattern",
+                                       "with_servers", NULL};
+    if (!compute_query_strict_from(req, resp, args, MS_MV(2, 53)))
+        return 0;
+    int with_servers = with_servers_arg(req, resp);
+    if (with_servers < 0)
+        return 0;
+    /* Pagination came with 2.33, the hostname pattern with 2.53. */
+    bool paged = COMPUTE_MV_GE(req, 2, 33);
+    const char *pattern = COMPUTE_MV_GE(req, 2, 53)
+                              ? ms_req_query(req, "hypervisor_hostname_pattern")
+                              : NULL;
+    int limit = COMPUTE_MAX_LIMIT;
+    const char *marker = NULL;
+    if (paged && compute_limit_marker(req, resp, &limit, &marker) < 0)
+        return 0;
+    if (pattern && (ms_req_query(req, "limit") || marker)) {
+        ms_resp_error(resp, 400, "Paging over hypervisors with the hypervisor_hostname_pattern "
+                                 "query parameter is not supported.");
         return 0;
     }
-    (void)req;
-    ms_resp_json(resp, 200, json_pack("{s:o}", "hypervisors", arr));
+    hyp_data d;
+    int rc = hyp_data_load(&d);
+    if (rc < 0) {
+        hyp_data_free(&d);
+        return rc;
+    }
+    size_t start = 0;
+    if (marker) {
+        start = d.n + 1;
+        for (size_t i = 0; i < d.n && start > d.n; i++) {
+            if (node_id_is(req, &d.nodes[i], marker))
+                start = i + 1;
+        }
+        if (start > d.n) {
+            ms_resp_error(resp, 400, "marker [%s] not found", marker);
+            hyp_data_free(&d);
+            return 0;
+        }
+    }
+    json_t *arr = json_array();
+    const char *last = NULL;
+    char lastid[40] = "";
+    for (size_t i = start; i < d.n && (int)json_array_size(arr) < limit; i++) {
+        const compute_node_row *c = &d.nodes[i];
+        if (pattern && !strstr(c->hypervisor_hostname, pattern))
+            continue;
+        const compute_service_row *svc = node_service(d.svcs, d.nsvcs, c->host);
+        if (!svc)
+            continue;   /* a node whose service was deleted, as Nova skips it */
+        json_t *servers = NULL;
+        if (with_servers && (rc = compute_host_servers_db(c->host, &servers)) < 0)
+            break;
+        json_array_append_new(arr, hypervisor_json(req, c, svc, detail, servers));
+        json_decref(servers);
+        if (COMPUTE_MV_GE(req, 2, 53))
+            snprintf(lastid, sizeof(lastid), "%s", c->uuid);
+        else
+            snprintf(lastid, sizeof(lastid), "%lld", c->id);
+        last = lastid;
+    }
+    hyp_data_free(&d);
+    if (rc < 0) {
+        json_decref(arr);
+        return rc;
+    }
+    if (pattern && json_array_size(arr) == 0) {
+        json_decref(arr);
+        ms_resp_error(resp, 404, "No hypervisor matching '%s' could be found.", pattern);
+        return 0;
+    }
+    json_t *body = json_pack("{s:o}", "hypervisors", arr);
+    if (paged && !pattern && last && (int)json_array_size(arr) == limit)
+        json_object_set_new(body, "hypervisors_links",
+                            compute_next_link(req, detail ? "os-hypervisors/detail"
+                                                          : "os-hypervisors",
+                                              last));
+    ms_resp_json(resp, 200, body);
     return 0;
 }
 
 int
 compute_hypervisor_list(ms_request *req, ms_response *resp)
 {
-    return hypervisors_common(req, resp, false, NULL);
+    return hypervisors_list(req, resp, false);
 }
 
 int
 compute_hypervisor_detail(ms_request *req, ms_response *resp)
 {
-    return hypervisors_common(req, resp, true, NULL);
+    return hypervisors_list(req, resp, true);
+}
+
+/* The hypervisor named by the path (integer id before 2.53, uuid from it)
+ * with its service; answers 400/404 and returns NULL when there is none. */
+static const compute_node_row *
+hypervisor_by_path(ms_request *req, ms_response *resp, hyp_data *d,
+                   const compute_service_row **svc)
+{
+    const char *id = ms_req_param(req, "hypervisor_id");
+    /* From 2.88 the statistics route is gone: Nova answers 404, not the
+     * show route's "Invalid uuid". */
+    if (!strcmp(id, "statistics")) {
+        ms_resp_error(resp, 404, "The resource could not be found.");
+        return NULL;
+    }
+    if (COMPUTE_MV_GE(req, 2, 53) && !ms_uuid_valid(id)) {
+        ms_resp_error(resp, 400, "Invalid uuid %s", id);
+        return NULL;
+    }
+    for (size_t i = 0; i < d->n; i++) {
+        if (node_id_is(req, &d->nodes[i], id)) {
+            *svc = node_service(d->svcs, d->nsvcs, d->nodes[i].host);
+            if (*svc)
+                return &d->nodes[i];
+        }
+    }
+    ms_resp_error(resp, 404, "Hypervisor with ID '%s' could not be found.", id);
+    return NULL;
 }
 
 int
 compute_hypervisor_show(ms_request *req, ms_response *resp)
 {
-    return hypervisors_common(req, resp, true, ms_req_param(req, "hypervisor_id"));
+    static const char *const args[] = {"with_servers", NULL};
+    if (!compute_query_strict_from(req, resp, args, MS_MV(2, 53)))
+        return 0;
+    int with_servers = with_servers_arg(req, resp);
+    if (with_servers < 0)
+        return 0;
+    hyp_data d;
+    int rc = hyp_data_load(&d);
+    const compute_service_row *svc = NULL;
+    const compute_node_row *c = rc == 0 ? hypervisor_by_path(req, resp, &d, &svc) : NULL;
+    if (c) {
+        json_t *servers = NULL;
+        if (!with_servers || (rc = compute_host_servers_db(c->host, &servers)) == 0)
+            ms_resp_json(resp, 200, json_pack("{s:o}", "hypervisor",
+                                              hypervisor_json(req, c, svc, true, servers)));
+        json_decref(servers);
+    }
+    hyp_data_free(&d);
+    return rc;
+}
+
+/* GET /os-hypervisors/{id}/uptime, until 2.88 folded uptime into show. */
+int
+compute_hypervisor_uptime(ms_request *req, ms_response *resp)
+{
+    hyp_data d;
+    int rc = hyp_data_load(&d);
+    const compute_service_row *svc = NULL;
+    const compute_node_row *c = rc == 0 ? hypervisor_by_path(req, resp, &d, &svc) : NULL;
+    if (c) {
+        char *up = host_uptime(c->host);
+        if (!up) {
+            ms_resp_error(resp, 400, "Compute service of %s is unavailable at this time.",
+                          c->host);
+        } else {
+            json_t *o = hypervisor_json(req, c, svc, false, NULL);
+            json_object_set_new(o, "uptime", json_string(up));
+            ms_resp_json(resp, 200, json_pack("{s:o}", "hypervisor", o));
+        }
+        free(up);
+    }
+    hyp_data_free(&d);
+    return rc;
+}
+
+/* GET /os-hypervisors/{pattern}/search and .../servers (before 2.53). */
+static int
+hypervisor_pattern(ms_request *req, ms_response *resp, bool with_servers)
+{
+    const char *pattern = ms_req_param(req, "pattern");
+    hyp_data d;
+    int rc = hyp_data_load(&d);
+    json_t *arr = json_array();
+    for (size_t i = 0; rc == 0 && i < d.n; i++) {
+        const compute_node_row *c = &d.nodes[i];
+        const compute_service_row *svc = node_service(d.svcs, d.nsvcs, c->host);
+        if (!svc || !strstr(c->hypervisor_hostname, pattern))
+            continue;
+        json_t *servers = NULL;
+        if (with_servers && (rc = compute_host_servers_db(c->host, &servers)) < 0)
+            break;
+        json_array_append_new(arr, hypervisor_json(req, c, svc, false, servers));
+        json_decref(servers);
+    }
+    hyp_data_free(&d);
+    if (rc == 0 && json_array_size(arr) == 0)
+        ms_resp_error(resp, 404, "No hypervisor matching '%s' could be found.", pattern);
+    else if (rc == 0)
+        ms_resp_json(resp, 200, json_pack("{s:O}", "hypervisors", arr));
+    json_decref(arr);
+    return rc;
+}
+
+int
+compute_hypervisor_search(ms_request *req, ms_response *resp)
+{
+    return hypervisor_pattern(req, resp, false);
+}
+
+int
+compute_hypervisor_servers(ms_request *req, ms_response *resp)
+{
+    return hypervisor_pattern(req, resp, true);
 }
 
 int
@@ -310,11 +865,34 @@ usage_reply(ms_request *req, ms_response *resp, const char *project, bool detail
     int64_t start, end;
     if (usage_period(req, resp, &start, &end) < 0)
         return 0;
-    compute_usage_row *rows = NULL;
-    size_t n = 0;
-    int rc = compute_usage_db_rows(project, start, end, &rows, &n);
+    /* 2.40 pages over the servers (limit, marker = a server's uuid). */
+    bool paged = COMPUTE_MV_GE(req, 2, 40);
+    int limit = COMPUTE_MAX_LIMIT;
+    const char *marker = NULL;
+    if (paged && compute_limit_marker(req, resp, &limit, &marker) < 0)
+        return 0;
+    compute_usage_row *all = NULL;
+    size_t nall = 0;
+    int rc = compute_usage_db_rows(project, start, end, &all, &nall);
     if (rc < 0)
         return rc;
+    size_t first = 0;
+    if (marker) {
+        first = nall + 1;
+        for (size_t i = 0; i < nall && first > nall; i++) {
+            if (!strcmp(all[i].uuid, marker))
+                first = i + 1;
+        }
+        if (first > nall) {
+            free(all);
+            ms_resp_error(resp, 400, "Marker %s could not be found.", marker);
+            return 0;
+        }
+    }
+    compute_usage_row *rows = all + first;
+    size_t n = nall - first;
+    if (n > (size_t)limit)
+        n = (size_t)limit;
     char ts[32], te[32];
     compute_time_iso_frac(start, ts);
     compute_time_iso_frac(end, te);
@@ -370,21 +948,35 @@ usage_reply(ms_request *req, ms_response *resp, const char *project, bool detail
         }
         json_array_append_new(servers, su);
     }
-    free(rows);
+    json_t *links = NULL;
+    if (paged && n > 0 && n == (size_t)limit) {
+        char *coll = one ? ms_asprintf("os-simple-tenant-usage/%s", project)
+                         : ms_strdup("os-simple-tenant-usage");
+        links = compute_next_link(req, coll, rows[n - 1].uuid);
+        free(coll);
+    }
+    free(all);
+    json_t *body;
     if (one) {
         json_t *u = json_array_size(usages) ? json_incref(json_array_get(usages, 0))
                                             : json_object();
         json_decref(usages);
-        ms_resp_json(resp, 200, json_pack("{s:o}", "tenant_usage", u));
+        body = json_pack("{s:o}", "tenant_usage", u);
     } else {
-        ms_resp_json(resp, 200, json_pack("{s:o}", "tenant_usages", usages));
+        body = json_pack("{s:o}", "tenant_usages", usages);
     }
+    if (links)
+        json_object_set_new(body, one ? "tenant_usage_links" : "tenant_usages_links", links);
+    ms_resp_json(resp, 200, body);
     return 0;
 }
 
 int
 compute_usage_list(ms_request *req, ms_response *resp)
 {
+    static const char *const args[] = {"start", "end", "detailed", "limit", "marker", NULL};
+    if (!compute_query_strict(req, resp, args))
+        return 0;
     int d = compute_parse_bool(ms_req_query(req, "detailed"));
     return usage_reply(req, resp, NULL, d == 1, false);
 }
@@ -392,6 +984,9 @@ compute_usage_list(ms_request *req, ms_response *resp)
 int
 compute_usage_show(ms_request *req, ms_response *resp)
 {
+    static const char *const args[] = {"start", "end", "limit", "marker", NULL};
+    if (!compute_query_strict(req, resp, args))
+        return 0;
     const char *t = ms_req_param(req, "tenant_id");
     if (!req->auth.is_admin && !ms_streq(t, req->auth.project_id)) {
         ms_resp_error(resp, 403, "Policy doesn't allow os_compute_api:os-simple-tenant-usage:"

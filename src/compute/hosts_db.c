@@ -13,7 +13,7 @@ compute_service_db_upsert(const char *host, const char *binary, const char *topi
 {
     return MS_DB_QUERY(NULL,
                        "INSERT INTO compute_services (host, `binary`, topic, created_at,"
-                       " updated_at) VALUES (?,?,?,?,?) ON DUPLICATE KEY UPDATE"
+                       " updated_at, uuid) VALUES (?,?,?,?,?,UUID()) ON DUPLICATE KEY UPDATE"
                        " updated_at = VALUES(updated_at)",
                        MS_P_STR(host), MS_P_STR(binary), MS_P_STR(topic), MS_P_INT(now),
                        MS_P_INT(now));
@@ -24,8 +24,8 @@ compute_service_db_list(compute_service_row **out, size_t *n)
 {
     ms_result *r = NULL;
     int rc = MS_DB_QUERY0(&r, "SELECT id, host, `binary`, topic, zone, disabled,"
-                              " disabled_reason, forced_down, updated_at FROM compute_services"
-                              " ORDER BY id");
+                              " disabled_reason, forced_down, updated_at, uuid"
+                              " FROM compute_services ORDER BY id");
     if (rc < 0)
         return rc;
     *out = ms_calloc(r->nrows + 1, sizeof(**out));
@@ -40,6 +40,7 @@ compute_service_db_list(compute_service_row **out, size_t *n)
         s->disabled_reason = ms_strdup(ms_cell(r, i, 6));
         s->forced_down = ms_cell_bool(r, i, 7);
         s->updated_at = ms_cell_int(r, i, 8);
+        snprintf(s->uuid, sizeof(s->uuid), "%s", ms_cell(r, i, 9) ? ms_cell(r, i, 9) : "");
     }
     *n = r->nrows;
     ms_result_free(r);
@@ -52,7 +53,7 @@ compute_node_db_upsert(const compute_node_row *nd, int64_t now)
     return MS_DB_QUERY(NULL,
                        "INSERT INTO compute_nodes (host, hypervisor_hostname, hypervisor_type,"
                        " hypervisor_version, vcpus, memory_mb, local_gb, host_ip, cpu_info,"
-                       " created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)"
+                       " created_at, updated_at, uuid) VALUES (?,?,?,?,?,?,?,?,?,?,?,UUID())"
                        " ON DUPLICATE KEY UPDATE hypervisor_hostname = VALUES(hypervisor_hostname),"
                        " hypervisor_type = VALUES(hypervisor_type),"
                        " hypervisor_version = VALUES(hypervisor_version), vcpus = VALUES(vcpus),"
@@ -71,14 +72,21 @@ compute_node_db_list(compute_node_row **out, size_t *n)
 {
     ms_result *r = NULL;
     /* One grouped join: no query per node. */
-    int rc = MS_DB_QUERY0(&r,
-                          "SELECT n.id, n.host, n.hypervisor_hostname, n.hypervisor_type,"
-                          " n.hypervisor_version, n.vcpus, n.memory_mb, n.local_gb, n.host_ip,"
-                          " n.cpu_info, COALESCE(SUM(i.vcpus),0), COALESCE(SUM(i.memory_mb),0),"
-                          " COALESCE(SUM(i.root_gb + i.ephemeral_gb),0), COUNT(i.id)"
-                          " FROM compute_nodes n LEFT JOIN compute_instances i"
-                          " ON i.host = n.host AND i.deleted = 0"
-                          " GROUP BY n.id ORDER BY n.id");
+    /* A node takes new servers while its nova-compute service is enabled,
+     * not forced down and heard from within a minute (Nova's ComputeFilter). */
+    int rc = MS_DB_QUERY(&r,
+                         "SELECT n.id, n.host, n.hypervisor_hostname, n.hypervisor_type,"
+                         " n.hypervisor_version, n.vcpus, n.memory_mb, n.local_gb, n.host_ip,"
+                         " n.cpu_info, COALESCE(SUM(i.vcpus),0), COALESCE(SUM(i.memory_mb),0),"
+                         " COALESCE(SUM(i.root_gb + i.ephemeral_gb),0), COUNT(i.id), n.uuid,"
+                         " COALESCE(MAX(s.disabled = 0 AND s.forced_down = 0"
+                         " AND s.updated_at > ?), 0)"
+                         " FROM compute_nodes n LEFT JOIN compute_instances i"
+                         " ON i.host = n.host AND i.deleted = 0"
+                         " LEFT JOIN compute_services s ON s.host = n.host"
+                         " AND s.`binary` = 'nova-compute'"
+                         " GROUP BY n.id ORDER BY n.id",
+                         MS_P_INT(compute_now() - 60LL * 1000000));
     if (rc < 0)
         return rc;
     *out = ms_calloc(r->nrows + 1, sizeof(**out));
@@ -99,6 +107,8 @@ compute_node_db_list(compute_node_row **out, size_t *n)
         c->memory_mb_used = ms_cell_int(r, i, 11);
         c->local_gb_used = ms_cell_int(r, i, 12);
         c->running_vms = ms_cell_int(r, i, 13);
+        snprintf(c->uuid, sizeof(c->uuid), "%s", ms_cell(r, i, 14) ? ms_cell(r, i, 14) : "");
+        c->schedulable = ms_cell_int(r, i, 15) != 0;
     }
     *n = r->nrows;
     ms_result_free(r);
@@ -137,6 +147,79 @@ compute_usage_db_rows(const char *project, int64_t start, int64_t end,
         snprintf(u->vm_state, sizeof(u->vm_state), "%s", ms_cell(r, i, 11));
     }
     *n = r->nrows;
+    ms_result_free(r);
+    return 0;
+}
+
+int
+compute_service_db_update(long long id, bool disabled, const char *reason, bool forced_down)
+{
+    ms_result *r = NULL;
+    int rc = MS_DB_QUERY(&r,
+                         "UPDATE compute_services SET disabled = ?, disabled_reason = ?,"
+                         " forced_down = ? WHERE id = ?",
+                         MS_P_BOOL(disabled), MS_P_STR(reason), MS_P_BOOL(forced_down),
+                         MS_P_INT(id));
+    if (rc == 0 && r->affected == 0) {
+        /* Unchanged values also report 0 rows: check the row exists. */
+        ms_result_free(r);
+        r = NULL;
+        rc = MS_DB_QUERY(&r, "SELECT 1 FROM compute_services WHERE id = ?", MS_P_INT(id));
+        if (rc == 0 && r->nrows == 0)
+            rc = -ENOENT;
+    }
+    ms_result_free(r);
+    return rc;
+}
+
+int
+compute_service_db_delete(const compute_service_row *s)
+{
+    bool compute = !strcmp(s->binary, "nova-compute");
+    int rc = ms_db_begin();
+    if (rc < 0)
+        return rc;
+    ms_result *r = NULL;
+    if (compute) {
+        if ((rc = MS_DB_QUERY(&r, "SELECT COUNT(*) FROM compute_instances WHERE host = ?"
+                                  " AND deleted = 0",
+                              MS_P_STR(s->host))) < 0)
+            goto fail;
+        long long n = ms_cell_int(r, 0, 0);
+        ms_result_free(r);
+        if (n > 0) {
+            rc = -EBUSY;
+            goto fail;
+        }
+        if ((rc = MS_DB_QUERY(NULL, "DELETE FROM compute_aggregate_hosts WHERE host = ?",
+                              MS_P_STR(s->host))) < 0 ||
+            (rc = MS_DB_QUERY(NULL, "DELETE FROM compute_nodes WHERE host = ?",
+                              MS_P_STR(s->host))) < 0)
+            goto fail;
+    }
+    if ((rc = MS_DB_QUERY(NULL, "DELETE FROM compute_services WHERE id = ?",
+                          MS_P_INT(s->id))) < 0)
+        goto fail;
+    return ms_db_commit();
+fail:
+    ms_db_rollback();
+    return rc;
+}
+
+int
+compute_host_servers_db(const char *host, json_t **out)
+{
+    ms_result *r = NULL;
+    int rc = MS_DB_QUERY(&r,
+                         "SELECT display_name, uuid FROM compute_instances WHERE host = ?"
+                         " AND deleted = 0 ORDER BY id",
+                         MS_P_STR(host));
+    if (rc < 0)
+        return rc;
+    *out = json_array();
+    for (size_t i = 0; i < r->nrows; i++)
+        json_array_append_new(*out, json_pack("{s:s,s:s}", "name", ms_cell(r, i, 0), "uuid",
+                                              ms_cell(r, i, 1)));
     ms_result_free(r);
     return 0;
 }

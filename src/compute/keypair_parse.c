@@ -14,6 +14,10 @@
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/pkcs12.h>
+#include <openssl/rand.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 static int
 b64_decode(const char *in, size_t len, unsigned char **out, size_t *outlen)
@@ -208,5 +212,108 @@ cleanup:
     BN_free(e);
     EVP_PKEY_free(pkey);
     ms_buf_free(&blob);
+    return rc;
+}
+
+/* Colon-separated lower-case hex, as Nova prints fingerprints. */
+static void
+colon_hex(const unsigned char *d, size_t n, char *out)
+{
+    for (size_t i = 0; i < n; i++)
+        sprintf(out + 3 * i, "%02x%s", d[i], i + 1 < n ? ":" : "");
+}
+
+int
+compute_x509_fingerprint(const char *pem, char fp[64])
+{
+    BIO *bio = BIO_new_mem_buf(pem, -1);
+    X509 *cert = bio ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
+    BIO_free(bio);
+    if (!cert)
+        return -EINVAL;
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int n = 0;
+    int ok = X509_digest(cert, EVP_sha1(), md, &n);
+    X509_free(cert);
+    if (!ok || n != 20)
+        return -EINVAL;
+    colon_hex(md, n, fp);
+    return 0;
+}
+
+/* Add one v3 extension written in OpenSSL's config syntax. */
+static bool
+add_ext(X509 *cert, int nid, const char *value)
+{
+    X509V3_CTX ctx;
+    X509V3_set_ctx_nodb(&ctx);
+    X509V3_set_ctx(&ctx, cert, cert, NULL, NULL, 0);
+    X509_EXTENSION *ext = X509V3_EXT_conf_nid(NULL, &ctx, nid, value);
+    if (!ext)
+        return false;
+    bool ok = X509_add_ext(cert, ext, -1) == 1;
+    X509_EXTENSION_free(ext);
+    return ok;
+}
+
+int
+compute_x509_generate(const char *user_id, char **private_b64, char **cert_pem)
+{
+    /* What Nova's generate_winrm_x509_cert makes with the openssl CLI: a
+     * self-signed RSA-2048 client certificate for CN=<user>, valid ten
+     * years, whose "private key" is a password-less PKCS#12 bundle, base64. */
+    int rc = -EIO;
+    EVP_PKEY *pkey = EVP_RSA_gen(2048);
+    X509 *cert = X509_new();
+    PKCS12 *p12 = NULL;
+    BIO *bio = NULL;
+    unsigned char *der = NULL;
+    *private_b64 = *cert_pem = NULL;
+    if (!pkey || !cert)
+        goto cleanup;
+    unsigned char serial[16];
+    char upn[300];
+    snprintf(upn, sizeof(upn), "otherName:1.3.6.1.4.1.311.20.2.3;UTF8:%s@localhost", user_id);
+    BIGNUM *sn = BN_new();
+    if (!sn || RAND_bytes(serial, sizeof(serial)) != 1) {
+        BN_free(sn);
+        goto cleanup;
+    }
+    serial[0] &= 0x7f;
+    BN_bin2bn(serial, sizeof(serial), sn);
+    BN_to_ASN1_INTEGER(sn, X509_get_serialNumber(cert));
+    BN_free(sn);
+    X509_NAME *name = X509_get_subject_name(cert);
+    if (!X509_set_version(cert, 2) ||
+        !X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8, (const unsigned char *)user_id,
+                                    -1, -1, 0) ||
+        !X509_set_issuer_name(cert, name) || !X509_gmtime_adj(X509_getm_notBefore(cert), 0) ||
+        !X509_gmtime_adj(X509_getm_notAfter(cert), 3650L * 24 * 3600) ||
+        !X509_set_pubkey(cert, pkey) || !add_ext(cert, NID_ext_key_usage, "clientAuth") ||
+        !add_ext(cert, NID_subject_alt_name, upn) || !X509_sign(cert, pkey, EVP_sha256()))
+        goto cleanup;
+    bio = BIO_new(BIO_s_mem());
+    if (!bio || !PEM_write_bio_X509(bio, cert))
+        goto cleanup;
+    char *data;
+    long len = BIO_get_mem_data(bio, &data);
+    *cert_pem = ms_strndup(data, (size_t)len);
+    p12 = PKCS12_create("", NULL, pkey, cert, NULL, 0, 0, 0, 0, 0);
+    int dlen = p12 ? i2d_PKCS12(p12, &der) : -1;
+    if (dlen <= 0)
+        goto cleanup;
+    *private_b64 = ms_malloc((size_t)dlen / 3 * 4 + 8);
+    EVP_EncodeBlock((unsigned char *)*private_b64, der, dlen);
+    rc = 0;
+cleanup:
+    if (rc < 0) {
+        free(*cert_pem);
+        *cert_pem = NULL;
+    }
+    OPENSSL_free(der);
+    PKCS12_free(p12);
+    BIO_free(bio);
+    X509_free(cert);
+    EVP_PKEY_free(pkey);
     return rc;
 }

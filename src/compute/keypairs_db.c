@@ -73,13 +73,15 @@ compute_keypair_db_delete(const char *user_id, const char *name, bool *found)
 }
 
 int
-compute_keypair_db_list(const char *user_id, compute_keypair **out, size_t *n)
+compute_keypair_db_list(const char *user_id, const char *marker, int limit,
+                        compute_keypair **out, size_t *n)
 {
     ms_result *r = NULL;
     int rc = MS_DB_QUERY(&r,
                          "SELECT " KP_COLS " FROM compute_keypairs WHERE user_id = ?"
-                         " ORDER BY name",
-                         MS_P_STR(user_id));
+                         " AND (? IS NULL OR name > ?) ORDER BY name LIMIT ?",
+                         MS_P_STR(user_id), MS_P_STR(marker), MS_P_STR(marker),
+                         MS_P_INT(limit < 0 ? (long long)1 << 62 : limit));
     if (rc < 0)
         return rc;
     *out = ms_calloc(r->nrows ? r->nrows : 1, sizeof(**out));

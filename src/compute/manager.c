@@ -101,6 +101,8 @@ schedule(const compute_instance *i, char host_out[256])
     int best_group = -1;   /* soft policies: 1 when the host suits the group */
     for (size_t k = 0; k < n; k++) {
         const compute_node_row *c = &nodes[k];
+        if (!c->schedulable)
+            continue;   /* disabled or down (os-services) */
         double vcpu_free = c->vcpus * ms_conf.cpu_allocation_ratio - (double)c->vcpus_used;
         double ram_free = (double)c->memory_mb * ms_conf.ram_allocation_ratio -
                           ms_conf.reserved_host_memory_mb - (double)c->memory_mb_used;

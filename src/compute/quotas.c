@@ -1,6 +1,8 @@
-/* os-quota-sets and limits (microversion 2.1: every classic resource is
- * shown). Limits default to the [compute] quota_* options; a project's rows
- * override them. Server creation checks instances/cores/ram under a
+/* os-quota-sets, os-quota-class-sets and limits. 2.36 drops the network
+ * resources from them, 2.57 the injected files; quota classes show the
+ * server group resources only from 2.50. Limits default to the [compute]
+ * quota_* options, overridden by the "default" quota class, then by a
+ * project's rows. Server creation checks instances/cores/ram under a
  * per-project row lock (servers_db.c), so the check and the insert are
  * atomic. */
 #include "compute.h"
@@ -41,13 +43,68 @@ compute_quota_default(compute_quota_res r)
     return -1;
 }
 
+/* The configured defaults overlaid with the "default" quota class. */
+static int
+quota_defaults(long long limits[Q_COUNT])
+{
+    for (int q = 0; q < Q_COUNT; q++)
+        limits[q] = compute_quota_default((compute_quota_res)q);
+    return compute_quota_class_db_get("default", limits);
+}
+
 int
 compute_quota_limits(const char *project, long long limits[Q_COUNT])
 {
     bool set[Q_COUNT] = {0};
-    for (int q = 0; q < Q_COUNT; q++)
-        limits[q] = compute_quota_default((compute_quota_res)q);
-    return compute_quota_db_get(project ? project : "", limits, set);
+    int rc = quota_defaults(limits);
+    return rc < 0 ? rc : compute_quota_db_get(project ? project : "", limits, set);
+}
+
+static bool
+quota_is_network(int q)
+{
+    return q == Q_FIXED_IPS || q == Q_FLOATING_IPS || q == Q_SECURITY_GROUPS ||
+           q == Q_SECURITY_GROUP_RULES;
+}
+
+static bool
+quota_is_injected(int q)
+{
+    return q == Q_INJECTED_FILES || q == Q_INJECTED_FILE_CONTENT_BYTES ||
+           q == Q_INJECTED_FILE_PATH_BYTES;
+}
+
+/* Whether os-quota-sets shows (and takes) a resource at the request's
+ * microversion. */
+static bool
+quota_set_shown(ms_request *req, int q)
+{
+    if (quota_is_network(q) && COMPUTE_MV_GE(req, 2, 36))
+        return false;
+    return !(quota_is_injected(q) && COMPUTE_MV_GE(req, 2, 57));
+}
+
+/* The same for os-quota-class-sets, whose network resources lasted until
+ * 2.50, which also brought the server group ones. */
+static bool
+quota_class_shown(ms_request *req, int q)
+{
+    bool v250 = COMPUTE_MV_GE(req, 2, 50);
+    if (quota_is_network(q) && v250)
+        return false;
+    if ((q == Q_SERVER_GROUPS || q == Q_SERVER_GROUP_MEMBERS) && !v250)
+        return false;
+    return !(quota_is_injected(q) && COMPUTE_MV_GE(req, 2, 57));
+}
+
+static const char *const quota_query_args[] = {"user_id", NULL};
+
+/* Every resource but the injected files after 2.57 (the 2.1 quota class
+ * body). */
+static bool
+quota_all(ms_request *req, int q)
+{
+    return !(quota_is_injected(q) && COMPUTE_MV_GE(req, 2, 57));
 }
 
 bool
@@ -121,12 +178,10 @@ quota_reply(ms_request *req, ms_response *resp, bool with_id, bool defaults, boo
     const char *tenant = ms_req_param(req, "tenant_id");
     long long limits[Q_COUNT], in_use[Q_COUNT];
     int rc = 0;
-    if (defaults) {
-        for (int q = 0; q < Q_COUNT; q++)
-            limits[q] = compute_quota_default((compute_quota_res)q);
-    } else {
+    if (defaults)
+        rc = quota_defaults(limits);
+    else
         rc = compute_quota_limits(tenant, limits);
-    }
     if (rc == 0 && detail)
         rc = quota_usage(tenant, ms_streq(tenant, req->auth.project_id) ? req->auth.user_id
                                                                        : NULL,
@@ -137,6 +192,8 @@ quota_reply(ms_request *req, ms_response *resp, bool with_id, bool defaults, boo
     if (with_id)
         json_object_set_new(qs, "id", json_string(tenant));
     for (int q = 0; q < Q_COUNT; q++) {
+        if (!quota_set_shown(req, q))
+            continue;
         if (detail)
             json_object_set_new(qs, compute_quota_names[q],
                                 json_pack("{s:I,s:I,s:i}", "in_use", (json_int_t)in_use[q],
@@ -151,7 +208,8 @@ quota_reply(ms_request *req, ms_response *resp, bool with_id, bool defaults, boo
 int
 compute_quota_show(ms_request *req, ms_response *resp)
 {
-    if (!quota_target_ok(req, resp, "show"))
+    if (!compute_query_strict(req, resp, quota_query_args) ||
+        !quota_target_ok(req, resp, "show"))
         return 0;
     return quota_reply(req, resp, true, false, false);
 }
@@ -165,61 +223,61 @@ compute_quota_defaults(ms_request *req, ms_response *resp)
 int
 compute_quota_detail(ms_request *req, ms_response *resp)
 {
-    if (!quota_target_ok(req, resp, "detail"))
+    if (!compute_query_strict(req, resp, quota_query_args) ||
+        !quota_target_ok(req, resp, "detail"))
         return 0;
     return quota_reply(req, resp, true, false, true);
 }
 
-int
-compute_quota_update(ms_request *req, ms_response *resp)
+/* Parse a quota_set / quota_class_set body: each key must be a resource
+ * shown(req, q) allows, its value an integer (or digit string) in
+ * [-1, 2^31-1]. force_ok admits "force". False after answering 400. */
+static bool
+quota_body(ms_request *req, ms_response *resp, const char *field,
+           bool (*shown)(ms_request *, int), bool force_ok, long long want[Q_COUNT],
+           bool have[Q_COUNT], bool *force)
 {
-    const char *tenant = ms_req_param(req, "tenant_id");
     json_t *body = ms_req_json(req, resp);
     if (!body)
-        return 0;
-    json_t *qs = json_object_get(body, "quota_set");
+        return false;
+    json_t *qs = json_object_get(body, field);
     if (!json_is_object(qs)) {
         if (!qs)
-            ms_resp_error(resp, 400, "Invalid input for field/attribute quota_set. Value: {}. "
-                                     "'quota_set' is a required property");
+            ms_resp_error(resp, 400, "Invalid input for field/attribute %s. Value: {}. "
+                                     "'%s' is a required property",
+                          field, field);
         else
-            compute_bad_field(resp, "quota_set", qs, "is not of type 'object'");
-        return 0;
+            compute_bad_field(resp, field, qs, "is not of type 'object'");
+        return false;
     }
-    if (json_object_get(qs, "networks")) {
-        ms_resp_error(resp, 400, "The networks quota has been removed");
-        return 0;
-    }
-    bool force = false;
-    json_t *fv = json_object_get(qs, "force");
-    if (fv) {
-        int b = compute_json_bool(fv);
-        if (b < 0) {
-            compute_bad_field(resp, "force", fv, "is not one of the boolean values");
-            return 0;
-        }
-        force = b;
-    }
-    long long want[Q_COUNT];
-    bool have[Q_COUNT] = {0};
     const char *k;
     json_t *v;
     json_object_foreach(qs, k, v) {
-        if (!strcmp(k, "force"))
+        if (force_ok && !strcmp(k, "force")) {
+            int b = compute_json_bool(v);
+            if (b < 0) {
+                compute_bad_field(resp, "force", v, "is not one of the boolean values");
+                return false;
+            }
+            *force = b;
             continue;
+        }
         int q = -1;
         for (int i = 0; i < Q_COUNT; i++) {
-            if (!strcmp(compute_quota_names[i], k))
+            if (!strcmp(compute_quota_names[i], k) && shown(req, i))
                 q = i;
         }
-        if (q < 0) {
+        /* "networks" (nova-network's) is in the schema until the network
+         * resources left it. */
+        bool networks = !strcmp(k, "networks") && shown(req, Q_FIXED_IPS);
+        if (q < 0 && !networks) {
             char *repr = compute_json_repr(qs);
             ms_resp_error(resp, 400,
-                          "Invalid input for field/attribute quota_set. Value: %s. "
+                          "Invalid input for field/attribute %s. Value: %s. "
                           "Additional properties are not allowed ('%s' was unexpected)",
-                          repr, k);
+                          field, repr, k);
             free(repr);
-            return 0;
+            return false;
         }
         long long x;
         bool ok = false;
@@ -234,21 +292,47 @@ compute_quota_update(ms_request *req, ms_response *resp)
         }
         if (!ok) {
             compute_bad_field(resp, k, v, "is not of type 'integer', 'string'");
-            return 0;
+            return false;
         }
         if (x < -1) {
             char why[64];
             snprintf(why, sizeof(why), "%lld is less than the minimum of -1", x);
             compute_bad_field(resp, k, v, why);
-            return 0;
+            return false;
         }
         if (x > 2147483647LL) {
             compute_bad_field(resp, k, v, "is greater than the maximum of 2147483647");
-            return 0;
+            return false;
         }
-        want[q] = x;
-        have[q] = true;
+        if (q >= 0) {
+            want[q] = x;
+            have[q] = true;
+        }
     }
+    return true;
+}
+
+int
+compute_quota_update(ms_request *req, ms_response *resp)
+{
+    const char *tenant = ms_req_param(req, "tenant_id");
+    if (!compute_query_strict(req, resp, quota_query_args))
+        return 0;
+    json_t *body = ms_req_json(req, resp);
+    if (!body)
+        return 0;
+    json_t *qs = json_object_get(body, "quota_set");
+    /* Nova rejects nova-network's quota by name while its schema has it. */
+    if (json_is_object(qs) && json_object_get(qs, "networks") &&
+        !COMPUTE_MV_GE(req, 2, 36)) {
+        ms_resp_error(resp, 400, "The networks quota has been removed");
+        return 0;
+    }
+    bool force = false;
+    long long want[Q_COUNT];
+    bool have[Q_COUNT] = {0};
+    if (!quota_body(req, resp, "quota_set", quota_set_shown, true, want, have, &force))
+        return 0;
     if (!force) {
         long long in_use[Q_COUNT];
         int rc = quota_usage(tenant, NULL, in_use);
@@ -274,6 +358,61 @@ compute_quota_update(ms_request *req, ms_response *resp)
     return quota_reply(req, resp, false, false, false);
 }
 
+/* ---- os-quota-class-sets ---- */
+
+static int
+quota_class_reply(ms_request *req, ms_response *resp, const char *cls)
+{
+    long long limits[Q_COUNT];
+    for (int q = 0; q < Q_COUNT; q++)
+        limits[q] = compute_quota_default((compute_quota_res)q);
+    int rc = compute_quota_class_db_get(cls, limits);
+    if (rc < 0)
+        return rc;
+    json_t *qs = json_object();
+    /* Nova's update answer carries no id. */
+    if (req->method & (MS_GET | MS_HEAD))
+        json_object_set_new(qs, "id", json_string(cls));
+    for (int q = 0; q < Q_COUNT; q++) {
+        if (quota_class_shown(req, q))
+            json_object_set_new(qs, compute_quota_names[q], json_integer(limits[q]));
+    }
+    ms_resp_json(resp, 200, json_pack("{s:o}", "quota_class_set", qs));
+    return 0;
+}
+
+int
+compute_quota_class_show(ms_request *req, ms_response *resp)
+{
+    return quota_class_reply(req, resp, ms_req_param(req, "id"));
+}
+
+int
+compute_quota_class_update(ms_request *req, ms_response *resp)
+{
+    const char *cls = ms_req_param(req, "id");
+    if (strlen(cls) > 255) {
+        ms_resp_error(resp, 400, "quota_class_name has a maximum length of 255.");
+        return 0;
+    }
+    long long want[Q_COUNT];
+    bool have[Q_COUNT] = {0}, force = false;
+    /* Before 2.50 the body may name the server group resources, though
+     * the answer does not show them. */
+    if (!quota_body(req, resp, "quota_class_set",
+                    COMPUTE_MV_GE(req, 2, 50) ? quota_class_shown : quota_all, false, want,
+                    have, &force))
+        return 0;
+    for (int q = 0; q < Q_COUNT; q++) {
+        if (have[q]) {
+            int rc = compute_quota_class_db_set(cls, compute_quota_names[q], want[q]);
+            if (rc < 0)
+                return rc;
+        }
+    }
+    return quota_class_reply(req, resp, cls);
+}
+
 int
 compute_quota_delete(ms_request *req, ms_response *resp)
 {
@@ -287,6 +426,9 @@ compute_quota_delete(ms_request *req, ms_response *resp)
 int
 compute_limits(ms_request *req, ms_response *resp)
 {
+    static const char *const args[] = {"tenant_id", NULL};
+    if (!compute_query_strict(req, resp, args))
+        return 0;
     const char *project = req->auth.project_id;
     const char *t = ms_req_query(req, "tenant_id");
     if (t && req->auth.is_admin)
@@ -312,8 +454,16 @@ compute_limits(ms_request *req, ms_response *resp)
         {Q_SERVER_GROUPS, "maxServerGroups"},
         {Q_SERVER_GROUP_MEMBERS, "maxServerGroupMembers"},
     };
-    for (size_t i = 0; i < MS_ARRAY_LEN(lim); i++)
-        json_object_set_new(abs, lim[i].name, json_integer(limits[lim[i].q]));
+    /* 2.36 drops the network limits, 2.39 maxImageMeta, 2.57 personality. */
+    bool v236 = COMPUTE_MV_GE(req, 2, 36);
+    for (size_t i = 0; i < MS_ARRAY_LEN(lim); i++) {
+        compute_quota_res q = lim[i].q;
+        if ((v236 && quota_is_network(q)) ||
+            (COMPUTE_MV_GE(req, 2, 57) && quota_is_injected(q)) ||
+            (COMPUTE_MV_GE(req, 2, 39) && !strcmp(lim[i].name, "maxImageMeta")))
+            continue;
+        json_object_set_new(abs, lim[i].name, json_integer(limits[q]));
+    }
     static const struct {
         const char *name;
         compute_quota_res q;
@@ -323,8 +473,10 @@ compute_limits(ms_request *req, ms_response *resp)
         {"totalSecurityGroupsUsed", Q_SECURITY_GROUPS},
         {"totalServerGroupsUsed", Q_SERVER_GROUPS},
     };
-    for (size_t i = 0; i < MS_ARRAY_LEN(used); i++)
-        json_object_set_new(abs, used[i].name, json_integer(in_use[used[i].q]));
+    for (size_t i = 0; i < MS_ARRAY_LEN(used); i++) {
+        if (!(v236 && quota_is_network(used[i].q)))
+            json_object_set_new(abs, used[i].name, json_integer(in_use[used[i].q]));
+    }
     ms_resp_json(resp, 200,
                  json_pack("{s:{s:[],s:o}}", "limits", "rate", "absolute", abs));
     return 0;

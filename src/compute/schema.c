@@ -166,8 +166,25 @@ static const char *const compute_v2[] = {
     NULL,
 };
 
+/* Microversion 2.53 names services and hypervisors by uuid; quota classes
+ * (os-quota-class-sets) hold the "default" class that overrides the
+ * configured default limits, as Nova's quota_classes table does. */
+static const char *const compute_v3[] = {
+    "ALTER TABLE compute_services ADD COLUMN IF NOT EXISTS uuid CHAR(36)",
+    "UPDATE compute_services SET uuid = UUID() WHERE uuid IS NULL",
+    "ALTER TABLE compute_nodes ADD COLUMN IF NOT EXISTS uuid CHAR(36)",
+    "UPDATE compute_nodes SET uuid = UUID() WHERE uuid IS NULL",
+    "CREATE TABLE IF NOT EXISTS compute_quota_classes ("
+    " class_name VARCHAR(255) NOT NULL, resource VARCHAR(64) NOT NULL,"
+    " hard_limit BIGINT NOT NULL,"
+    " PRIMARY KEY (class_name, resource)"
+    ")" TBL,
+    NULL,
+};
+
 const ms_migration compute_migrations[] = {
     {1, compute_v1},
     {2, compute_v2},
+    {3, compute_v3},
     {0, NULL},
 };

@@ -1,4 +1,5 @@
-/* os-server-groups: create (Nova's 2.1 body, "policies": [one policy]),
+/* os-server-groups: create (Nova's 2.1 body, "policies": [one policy];
+ * from 2.64 "policy" and "rules" with anti-affinity's max_server_per_host),
  * list (all_projects for admins, limit/offset), show and delete. Servers
  * join a group through the "group" scheduler hint (servers.c); the
  * scheduler (manager.c) applies the group's policy. A group of another
@@ -21,11 +22,29 @@ static const struct {
     {"soft-affinity", MS_MV(2, 15)},
 };
 
+/* Before 2.64 a group shows "policies": [one] and an empty "metadata";
+ * from 2.64 "policy" and "rules". 2.13 adds the owner. */
 static json_t *
-group_json(const compute_server_group *g)
+group_json(ms_request *req, const compute_server_group *g)
 {
-    return json_pack("{s:s,s:s,s:[s],s:O,s:{}}", "id", g->uuid, "name", g->name, "policies",
-                     g->policy, "members", g->members, "metadata");
+    json_t *o = json_pack("{s:s,s:s,s:O}", "id", g->uuid, "name", g->name, "members",
+                          g->members);
+    if (COMPUTE_MV_GE(req, 2, 64)) {
+        json_object_set_new(o, "policy", json_string(g->policy));
+        json_t *rules = json_object();
+        if (g->max_server_per_host > 0)
+            json_object_set_new(rules, "max_server_per_host",
+                                json_integer(g->max_server_per_host));
+        json_object_set_new(o, "rules", rules);
+    } else {
+        json_object_set_new(o, "policies", json_pack("[s]", g->policy));
+        json_object_set_new(o, "metadata", json_object());
+    }
+    if (COMPUTE_MV_GE(req, 2, 13)) {
+        json_object_set_new(o, "project_id", json_string(g->project_id));
+        json_object_set_new(o, "user_id", json_string(g->user_id));
+    }
+    return o;
 }
 
 /* The group the caller may see: admins see all, others their project's. */
@@ -64,6 +83,9 @@ query_count(ms_request *req, ms_response *resp, const char *key, long long *out)
 int
 compute_server_group_list(ms_request *req, ms_response *resp)
 {
+    static const char *const args[] = {"all_projects", "limit", "offset", NULL};
+    if (!compute_query_strict(req, resp, args))
+        return 0;
     long long offset = 0, limit = COMPUTE_MAX_LIMIT;
     if (!query_count(req, resp, "offset", &offset) || !query_count(req, resp, "limit", &limit))
         return 0;
@@ -79,7 +101,7 @@ compute_server_group_list(ms_request *req, ms_response *resp)
     json_t *arr = json_array();
     for (size_t k = 0; k < n; k++) {
         if (rc == 0)
-            json_array_append_new(arr, group_json(&list[k]));
+            json_array_append_new(arr, group_json(req, &list[k]));
         compute_server_group_clear(&list[k]);
     }
     free(list);
@@ -131,6 +153,73 @@ valid_policies(ms_request *req, ms_response *resp, json_t *pol, const char **out
     return false;
 }
 
+/* The 2.64 "policy": one string of the four policies. */
+static bool
+valid_policy(ms_response *resp, json_t *pol, const char **out)
+{
+    const char *s = json_is_string(pol) ? json_string_value(pol) : NULL;
+    for (size_t k = 0; s && k < MS_ARRAY_LEN(policies); k++) {
+        if (!strcmp(s, policies[k].name)) {
+            *out = policies[k].name;
+            return true;
+        }
+    }
+    char *repr = compute_json_repr(pol);
+    char *reason = s ? ms_asprintf("%s is not one of ['anti-affinity', 'affinity', "
+                                   "'soft-anti-affinity', 'soft-affinity']",
+                                   repr)
+                     : ms_asprintf("%s is not of type 'string'", repr);
+    compute_bad_field(resp, "policy", pol, reason);
+    free(repr);
+    free(reason);
+    return false;
+}
+
+/* The 2.64 "rules": an object with at most a positive max_server_per_host. */
+static bool
+valid_rules(ms_response *resp, json_t *rules, long long *max_per_host)
+{
+    *max_per_host = 0;
+    if (!rules)
+        return true;
+    if (!json_is_object(rules)) {
+        compute_bad_field(resp, "rules", rules, "is not of type 'object'");
+        return false;
+    }
+    const char *k;
+    json_t *v;
+    json_object_foreach(rules, k, v) {
+        if (strcmp(k, "max_server_per_host") != 0) {
+            ms_resp_error(resp, 400,
+                          "Invalid input for field/attribute rules. Value: {...}. Additional "
+                          "properties are not allowed ('%s' was unexpected)",
+                          k);
+            return false;
+        }
+    }
+    json_t *m = json_object_get(rules, "max_server_per_host");
+    if (!m)
+        return true;
+    long long x;
+    if (!compute_json_intlike(m, &x)) {
+        compute_bad_field(resp, "max_server_per_host", m,
+                          json_is_string(m) ? "does not match '^[0-9]*$'"
+                                            : "is not of type 'integer', 'string'");
+        return false;
+    }
+    if (x < 1 || x > 2147483647LL) {
+        char why[96];
+        snprintf(why, sizeof(why),
+                 x < 1 ? "%lld is less than the minimum of 1"
+                       : "%lld is greater than the maximum of 2147483647",
+                 x);
+        compute_bad_field(resp, "max_server_per_host", m, why);
+        return false;
+    }
+    *max_per_host = x;
+    return true;
+}
+
 int
 compute_server_group_create(ms_request *req, ms_response *resp)
 {
@@ -149,10 +238,15 @@ compute_server_group_create(ms_request *req, ms_response *resp)
         compute_bad_field(resp, "server_group", sg, "is not of type 'object'");
         return 0;
     }
+    /* 2.64 replaced "policies" with "policy" and optional "rules". */
+    bool v264 = COMPUTE_MV_GE(req, 2, 64);
     const char *k;
     json_t *v;
     json_object_foreach(sg, k, v) {
-        if (strcmp(k, "name") && strcmp(k, "policies")) {
+        bool known = !strcmp(k, "name") ||
+                     (v264 ? !strcmp(k, "policy") || !strcmp(k, "rules")
+                           : !strcmp(k, "policies"));
+        if (!known) {
             ms_resp_error(resp, 400,
                           "Invalid input for field/attribute server_group. Value: {...}. "
                           "Additional properties are not allowed ('%s' was unexpected)",
@@ -160,13 +254,14 @@ compute_server_group_create(ms_request *req, ms_response *resp)
             return 0;
         }
     }
+    const char *polkey = v264 ? "policy" : "policies";
     json_t *name = json_object_get(sg, "name");
-    json_t *pol = json_object_get(sg, "policies");
+    json_t *pol = json_object_get(sg, polkey);
     if (!name || !pol) {
         ms_resp_error(resp, 400,
                       "Invalid input for field/attribute server_group. Value: {...}. '%s' is "
                       "a required property",
-                      !name ? "name" : "policies");
+                      !name ? "name" : polkey);
         return 0;
     }
     if (!json_is_string(name) || json_string_length(name) < 1 ||
@@ -179,8 +274,18 @@ compute_server_group_create(ms_request *req, ms_response *resp)
         return 0;
     }
     const char *policy = NULL;
-    if (!valid_policies(req, resp, pol, &policy))
+    long long max_per_host = 0;
+    if (v264) {
+        if (!valid_policy(resp, pol, &policy) || !valid_rules(resp, json_object_get(sg, "rules"),
+                                                              &max_per_host))
+            return 0;
+        if (max_per_host && strcmp(policy, "anti-affinity") != 0) {
+            ms_resp_error(resp, 400, "Only anti-affinity policy supports rules.");
+            return 0;
+        }
+    } else if (!valid_policies(req, resp, pol, &policy)) {
         return 0;
+    }
     long long limits[Q_COUNT];
     int rc = compute_quota_limits(req->auth.project_id, limits);
     if (rc < 0)
@@ -191,12 +296,13 @@ compute_server_group_create(ms_request *req, ms_response *resp)
     snprintf(g.project_id, sizeof(g.project_id), "%s", req->auth.project_id);
     snprintf(g.user_id, sizeof(g.user_id), "%s", req->auth.user_id);
     snprintf(g.policy, sizeof(g.policy), "%s", policy);
+    g.max_server_per_host = (int)max_per_host;
     rc = compute_server_group_db_create(&g, limits[Q_SERVER_GROUPS]);
     if (rc == -EDQUOT) {
         ms_resp_error(resp, 403, "Quota exceeded, too many server groups.");
         rc = 0;
     } else if (rc == 0) {
-        ms_resp_json(resp, 200, json_pack("{s:o}", "server_group", group_json(&g)));
+        ms_resp_json(resp, 200, json_pack("{s:o}", "server_group", group_json(req, &g)));
     }
     compute_server_group_clear(&g);
     return rc;
@@ -209,7 +315,7 @@ compute_server_group_show(ms_request *req, ms_response *resp)
     int rc = group_lookup(req, resp, &g);
     if (rc < 0)
         return rc == -ENOENT ? 0 : rc;
-    ms_resp_json(resp, 200, json_pack("{s:o}", "server_group", group_json(&g)));
+    ms_resp_json(resp, 200, json_pack("{s:o}", "server_group", group_json(req, &g)));
     compute_server_group_clear(&g);
     return 0;
 }

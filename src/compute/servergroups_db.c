@@ -17,7 +17,7 @@ compute_server_group_clear(compute_server_group *g)
     memset(g, 0, sizeof(*g));
 }
 
-#define SG_COLS "id, uuid, name, project_id, user_id, policy"
+#define SG_COLS "id, uuid, name, project_id, user_id, policy, max_server_per_host"
 
 static void
 sg_from_row(const ms_result *r, size_t row, compute_server_group *g)
@@ -29,6 +29,7 @@ sg_from_row(const ms_result *r, size_t row, compute_server_group *g)
     snprintf(g->project_id, sizeof(g->project_id), "%s", ms_cell(r, row, 3));
     snprintf(g->user_id, sizeof(g->user_id), "%s", ms_cell(r, row, 4));
     snprintf(g->policy, sizeof(g->policy), "%s", ms_cell(r, row, 5));
+    g->max_server_per_host = ms_cell(r, row, 6) ? (int)ms_cell_int(r, row, 6) : 0;
 }
 
 static int
@@ -73,9 +74,12 @@ compute_server_group_db_create(compute_server_group *g, long long limit)
     }
     rc = MS_DB_QUERY(NULL,
                      "INSERT INTO compute_server_groups (uuid, name, project_id, user_id,"
-                     " policy, created_at) VALUES (?,?,?,?,?,?)",
+                     " policy, max_server_per_host, created_at) VALUES (?,?,?,?,?,?,?)",
                      MS_P_STR(g->uuid), MS_P_STR(g->name), MS_P_STR(g->project_id),
-                     MS_P_STR(g->user_id), MS_P_STR(g->policy), MS_P_INT(compute_now()));
+                     MS_P_STR(g->user_id), MS_P_STR(g->policy),
+                     g->max_server_per_host > 0 ? MS_P_INT(g->max_server_per_host)
+                                                : MS_P_NULL,
+                     MS_P_INT(compute_now()));
     if (rc < 0)
         goto fail;
     g->members = json_array();
@@ -175,7 +179,8 @@ compute_server_group_db_placement(const char *instance_uuid, char policy[32], js
     policy[0] = '\0';
     ms_result *r = NULL;
     int rc = MS_DB_QUERY(&r,
-                         "SELECT g.policy, g.uuid FROM compute_server_group_members m"
+                         "SELECT g.policy, g.uuid, COALESCE(g.max_server_per_host, 1)"
+                         " FROM compute_server_group_members m"
                          " JOIN compute_server_groups g ON g.uuid = m.group_uuid"
                          " WHERE m.instance_uuid = ? LIMIT 1",
                          MS_P_STR(instance_uuid));
@@ -188,13 +193,16 @@ compute_server_group_db_placement(const char *instance_uuid, char policy[32], js
     snprintf(policy, 32, "%s", ms_cell(r, 0, 0));
     char group[37];
     snprintf(group, sizeof(group), "%s", ms_cell(r, 0, 1));
+    /* Only anti-affinity has rules; a host is "taken" once it holds
+     * max_server_per_host (1 without the rule) other members. */
+    long long per_host = strcmp(policy, "anti-affinity") ? 1 : ms_cell_int(r, 0, 2);
     ms_result_free(r);
     rc = MS_DB_QUERY(&r,
-                     "SELECT DISTINCT i.host FROM compute_server_group_members m"
+                     "SELECT i.host FROM compute_server_group_members m"
                      " JOIN compute_instances i ON i.uuid = m.instance_uuid AND i.deleted = 0"
                      " WHERE m.group_uuid = ? AND m.instance_uuid <> ? AND i.host IS NOT NULL"
-                     " AND i.host <> ''",
-                     MS_P_STR(group), MS_P_STR(instance_uuid));
+                     " AND i.host <> '' GROUP BY i.host HAVING COUNT(*) >= ?",
+                     MS_P_STR(group), MS_P_STR(instance_uuid), MS_P_INT(per_host));
     if (rc < 0)
         return rc;
     *hosts = json_array();

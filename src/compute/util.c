@@ -271,3 +271,43 @@ compute_project_ok(ms_request *req, ms_response *resp)
     }
     return true;
 }
+
+typedef struct {
+    const char *const *allowed;
+    const char *bad;
+} query_check;
+
+static bool
+query_known(void *cls, const char *key, const char *value)
+{
+    (void)value;
+    query_check *q = cls;
+    for (const char *const *a = q->allowed; *a; a++) {
+        if (!strcmp(*a, key))
+            return true;
+    }
+    if (!q->bad)
+        q->bad = key;
+    return true;
+}
+
+bool
+compute_query_strict(ms_request *req, ms_response *resp, const char *const *allowed)
+{
+    return compute_query_strict_from(req, resp, allowed, MS_MV(2, 75));
+}
+
+bool
+compute_query_strict_from(ms_request *req, ms_response *resp, const char *const *allowed,
+                          int min_mv)
+{
+    if (req->mv < min_mv)
+        return true;
+    query_check q = {.allowed = allowed};
+    ms_req_query_each(req, query_known, &q);
+    if (!q.bad)
+        return true;
+    ms_resp_error(resp, 400, "Additional properties are not allowed ('%s' was unexpected)",
+                  q.bad);
+    return false;
+}

@@ -56,14 +56,21 @@ ms_router_match_mv(const ms_module *mod, const char *path, ms_method m, int mv,
     *allowed = 0;
     *nvalues = 0;
     const ms_route *found = NULL;
+    bool other_mv = false;
     for (size_t i = 0; i < mod->nroutes; i++) {
         const ms_route *r = &mod->routes[i];
-        if (!route_in_mv(r, mv))
-            continue;
         char *vals[MS_MAX_PARAMS] = {0};
         int n = 0;
         if (!match_pattern(r->path, path, vals, &n))
             continue;
+        if (!route_in_mv(r, mv)) {
+            /* The method exists at another microversion: the caller answers
+             * 404, as OpenStack does, rather than 405. */
+            other_mv = other_mv || (r->methods & m);
+            for (int k = 0; k < n; k++)
+                free(vals[k]);
+            continue;
+        }
         *allowed |= r->methods;
         if (!found && (r->methods & m)) {
             found = r;
@@ -74,6 +81,8 @@ ms_router_match_mv(const ms_module *mod, const char *path, ms_method m, int mv,
                 free(vals[k]);
         }
     }
+    if (!found && other_mv)
+        *allowed = 0;
     return found;
 }
 
