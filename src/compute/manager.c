@@ -501,6 +501,35 @@ task_resume(const ms_task *t, char **err)
                       VIRT_RUNNING);
 }
 
+/* trigger_crash_dump (2.17): an NMI into the guest; the server's states
+ * do not change (what the guest does with it is its own configuration).
+ * A failure (unsupported, not running) shows as the event's Error. */
+static int
+task_trigger_crash_dump(const ms_task *t, char **err)
+{
+    (void)err;
+    compute_instance i;
+    int rc = compute_instance_db_get(t->resource_id, false, &i);
+    if (rc == -ENOENT)
+        return 0;
+    if (rc < 0)
+        return rc;
+    const char *rid = task_request_id(t);
+    compute_action_db_event(i.uuid, rid, "compute_trigger_crash_dump", true, NULL);
+    char *verr = NULL;
+    rc = virt_inject_nmi(i.uuid, &verr);
+    if (rc < 0) {
+        ms_warn("Triggering a crash dump failed: %s instance=%s", verr ? verr : "", i.uuid);
+        compute_action_db_event(i.uuid, rid, "compute_trigger_crash_dump", false, "Error");
+        compute_action_db_finish(i.uuid, rid, "Error");
+    } else {
+        compute_action_db_event(i.uuid, rid, "compute_trigger_crash_dump", false, "Success");
+    }
+    free(verr);
+    compute_instance_clear(&i);
+    return 0;
+}
+
 static int
 task_reboot(const ms_task *t, char **err)
 {
@@ -1105,6 +1134,7 @@ const ms_task_handler compute_task_handlers[] = {
     {"suspend", task_suspend},
     {"resume", task_resume},
     {"reboot", task_reboot},
+    {"trigger_crash_dump", task_trigger_crash_dump},
     {"snapshot", task_snapshot},
     {"rebuild", task_rebuild},
     {"resize", task_resize},
