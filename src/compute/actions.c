@@ -933,11 +933,13 @@ compute_server_action(ms_request *req, ms_response *resp)
         rc = compute_server_delete_run(req, resp, &i, 202);
     } else if (!strcmp(name, "unshelve")) {
         rc = unshelve(req, resp, &i, arg);
-    } else if (!strcmp(name, "trigger_crash_dump") && req->mv >= MS_MV(2, 17)) {
-        rc = trigger_crash_dump(req, resp, &i, arg);
-    } else if (!strcmp(name, "os-getVNCConsole") && req->mv >= MS_MV(2, 6)) {
-        /* Replaced by POST /servers/{id}/remote-consoles in 2.6. */
+    } else if ((!strcmp(name, "trigger_crash_dump") && req->mv < MS_MV(2, 17)) ||
+               (!strcmp(name, "os-getVNCConsole") && req->mv >= MS_MV(2, 6))) {
+        /* An action outside its microversions: Nova's 404 (os-getVNCConsole
+         * gave way to POST /servers/{id}/remote-consoles in 2.6). */
         ms_resp_error(resp, 404, "The resource could not be found.");
+    } else if (!strcmp(name, "trigger_crash_dump")) {
+        rc = trigger_crash_dump(req, resp, &i, arg);
     } else if (!strcmp(name, "os-getVNCConsole")) {
         rc = vnc_console(req, resp, &i, arg);
     } else if (!strcmp(name, "os-getConsoleOutput")) {
