@@ -359,6 +359,12 @@ resize(ms_request *req, ms_response *resp, compute_instance *i, json_t *arg)
     }
     nf = compute_flavor_snapshot(f.flavorid, f.name, f.memory_mb, f.vcpus, f.root_gb,
                                  f.ephemeral_gb, f.swap);
+    /* The new flavor's extra specs travel with it (the server shows them
+     * from 2.47); the row's current ones are kept for a revert. */
+    json_t *specs = NULL;
+    if ((rc = compute_flavor_db_specs(f.id, &specs)) < 0)
+        goto out;
+    json_object_set_new(nf, "extra_specs", specs);
     json_t *extra = json_pack("{s:O}", "flavor", nf);
     rc = run_action(req, resp, i, "resize", ok, "resize_prep", "resize", extra);
     json_decref(extra);

@@ -710,8 +710,10 @@ list_statement(unsigned f)
             ms_buf_adds(&b, " AND vm_state = ?");
         if (f & F_CHANGES)
             ms_buf_adds(&b, " AND updated_at >= ?");
+        /* The API shows "updated" to the second: a changes-before of that
+         * value must take the server in (Nova's column has no fraction). */
         if (f & F_BEFORE)
-            ms_buf_adds(&b, " AND updated_at <= ?");
+            ms_buf_adds(&b, " AND updated_at - updated_at % 1000000 <= ?");
         if (f & F_LOCKED)
             ms_buf_adds(&b, " AND locked = ?");
         if (f & F_NONE)

@@ -653,7 +653,10 @@ def test_changes_before_2_66(compute, admin_token, server):
 
 
 def test_server_groups_2_71(compute, admin_token, image_id, osc):
-    g = osc("server", "group", "create", "--policy", "affinity", "mv-g71", "-f", "json")
+    r = nova(admin_token, "POST", "/os-server-groups", mv="2.1", json={
+        "server_group": {"name": "mv-g71", "policies": ["affinity"]}})
+    assert r.status_code == 200, r.text
+    g = r.json()["server_group"]
     r = nova(admin_token, "POST", "/servers", json={
         "server": {"name": "mv-grouped", "flavorRef": "1", "imageRef": image_id},
         "os:scheduler_hints": {"group": g["id"]}})
@@ -678,7 +681,7 @@ def test_server_groups_2_71(compute, admin_token, image_id, osc):
         delete_server(admin_token, sid)
         if plain:
             delete_server(admin_token, plain)
-        osc("server", "group", "delete", g["id"])
+        nova(admin_token, "DELETE", "/os-server-groups/%s" % g["id"])
 
 
 def test_create_on_host_2_74(compute, admin_token, member, image_id):
