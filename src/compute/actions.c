@@ -235,6 +235,18 @@ create_image(ms_request *req, ms_response *resp, compute_instance *i, json_t *ar
     json_t *meta = json_object_get(arg, "metadata");
     if (meta && !valid_metadata(resp, meta))
         return 0;
+    /* Before 2.39 the image's metadata counts against metadata_items. */
+    if (meta && json_object_size(meta) && req->mv < MS_MV(2, 39)) {
+        long long limits[Q_COUNT];
+        int qrc = compute_quota_limits(i->project_id, limits);
+        if (qrc < 0)
+            return qrc;
+        if (limits[Q_METADATA_ITEMS] >= 0 &&
+            (long long)json_object_size(meta) > limits[Q_METADATA_ITEMS]) {
+            ms_resp_error(resp, 403, "Image metadata limit exceeded");
+            return 0;
+        }
+    }
     static const char *const ok[6] = {"active", "stopped", "paused", "suspended"};
     if (!state_allowed(ok, i->vm_state) || i->task_state[0]) {
         invalid_state(resp, "createImage", i);

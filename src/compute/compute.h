@@ -274,6 +274,8 @@ typedef struct {
     bool deleted;
     json_t *metadata;                    /* object (owned), filled by get/list */
     char server_group[37];               /* create only: join this group ("" none) */
+    /* create only (2.74): the host / node the scheduler must pick ("" any) */
+    char requested_host[256], requested_node[256];
     char shelved_image_id[37];           /* the image a shelved server is kept in */
 } compute_instance;
 

@@ -79,8 +79,12 @@ host_in(const json_t *hosts, const char *host)
  * the soft policies only weigh, as its ServerGroupSoft*Weighers do);
  * host_out empty when none fits. */
 static int
-schedule(const compute_instance *i, char host_out[256])
+schedule(const compute_instance *i, const json_t *payload, char host_out[256])
 {
+    /* 2.74: a requested host/node narrows the candidates; the filters
+     * still run, so an unsuitable one ends in "No valid host". */
+    const char *want_host = ms_json_strval(payload, "requested_host");
+    const char *want_node = ms_json_strval(payload, "requested_node");
     host_out[0] = '\0';
     char policy[32] = "";
     json_t *members = NULL;
@@ -101,6 +105,9 @@ schedule(const compute_instance *i, char host_out[256])
     int best_group = -1;   /* soft policies: 1 when the host suits the group */
     for (size_t k = 0; k < n; k++) {
         const compute_node_row *c = &nodes[k];
+        if ((want_host && strcmp(want_host, c->host)) ||
+            (want_node && strcmp(want_node, c->hypervisor_hostname)))
+            continue;
         double vcpu_free = c->vcpus * ms_conf.cpu_allocation_ratio - (double)c->vcpus_used;
         double ram_free = (double)c->memory_mb * ms_conf.ram_allocation_ratio -
                           ms_conf.reserved_host_memory_mb - (double)c->memory_mb_used;
@@ -308,7 +315,7 @@ task_build(const ms_task *t, char **err)
     compute_action_db_event(i.uuid, rid, "compute__do_build_and_run_instance", true, NULL);
     char host[256];
     if (!i.host[0]) {
-        rc = schedule(&i, host);
+        rc = schedule(&i, t->payload, host);
         if (rc < 0)
             goto out;
         if (!host[0]) {
@@ -967,7 +974,7 @@ task_unshelve(const ms_task *t, char **err)
     char *ierr = NULL;
     if (!i.host[0]) {
         char host[256];
-        if ((rc = schedule(&i, host)) < 0)
+        if ((rc = schedule(&i, NULL, host)) < 0)
             goto out;
         if (!host[0]) {
             ms_warn("No valid host found for unshelve. instance=%s", i.uuid);

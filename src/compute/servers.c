@@ -207,10 +207,16 @@ compute_server_json_view(ms_request *req, const compute_instance *i,
     }
     /* host_status is admin-only by Nova's default policy. */
     if (full && mv >= MS_MV(2, 16) && req->auth.is_admin) {
-        char hs[16] = "";
-        if (compute_instance_db_host_status(i->host, HOST_DOWN_AFTER_US, hs) < 0)
-            snprintf(hs, sizeof(hs), "UNKNOWN");
-        json_object_set_new(o, "host_status", json_string(hs));
+        /* A list shows many servers of few hosts: ask once per host and
+         * request (the cache is per thread; a request runs on one). */
+        static __thread char c_req[64], c_host[256], c_hs[16];
+        if (strcmp(c_req, req->request_id) || strcmp(c_host, i->host)) {
+            if (compute_instance_db_host_status(i->host, HOST_DOWN_AFTER_US, c_hs) < 0)
+                snprintf(c_hs, sizeof(c_hs), "UNKNOWN");
+            snprintf(c_req, sizeof(c_req), "%s", req->request_id);
+            snprintf(c_host, sizeof(c_host), "%s", i->host);
+        }
+        json_object_set_new(o, "host_status", json_string(c_hs));
     }
     if (mv >= MS_MV(2, 9))
         json_object_set_new(o, "locked", json_boolean(i->locked));
@@ -1099,6 +1105,12 @@ compute_server_create(ms_request *req, ms_response *resp)
         i->tags = tags ? json_incref(tags) : NULL;
         i->trusted_certs = certs && json_is_array(certs) ? json_incref(certs) : NULL;
         i->flavor_extra = json_incref(extra_specs);
+        if (req_host)
+            snprintf(i->requested_host, sizeof(i->requested_host), "%s",
+                     json_string_value(req_host));
+        if (req_node)
+            snprintf(i->requested_node, sizeof(i->requested_node), "%s",
+                     json_string_value(req_node));
     }
     json_decref(extra_specs);
     compute_keypair_clear(&key);

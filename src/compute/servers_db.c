@@ -237,6 +237,10 @@ compute_instance_db_create(compute_instance *insts, size_t n, const long long li
         if (rc < 0)
             goto fail;
         json_t *payload = json_pack("{s:s}", "request_id", request_id);
+        if (i->requested_host[0])
+            json_object_set_new(payload, "requested_host", json_string(i->requested_host));
+        if (i->requested_node[0])
+            json_object_set_new(payload, "requested_node", json_string(i->requested_node));
         rc = ms_task_enqueue("compute", ms_conf.host, "build_instance", i->uuid, payload,
                              &task_ids[k]);
         json_decref(payload);

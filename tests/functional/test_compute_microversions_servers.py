@@ -817,3 +817,22 @@ def test_ip6_filter_2_5(compute, member, image_id):
         assert sid not in ids("2.5")  # from 2.5 it applies (the server has no address)
     finally:
         delete_server(token, sid)
+
+
+def test_create_image_metadata_quota_until_2_39(compute, admin_token, server, osc):
+    limits = nova(admin_token, "GET", "/limits").json()["limits"]["absolute"]
+    meta = {"k%d" % k: "v" for k in range(limits["maxServerMeta"] + 1)}
+    r = action(admin_token, server, {"createImage": {"name": "mv-snap-meta",
+                                                     "metadata": meta}}, mv="2.38")
+    assert r.status_code == 403 and r.json()["forbidden"]["message"] == \
+        "Image metadata limit exceeded"
+    r = action(admin_token, server, {"createImage": {"name": "mv-snap-meta",
+                                                     "metadata": meta}}, mv="2.39")
+    assert r.status_code == 202, r.text
+    image = r.headers["Location"].rsplit("/", 1)[1]
+    wait_server(admin_token, server)
+    for _ in range(300):
+        if osc("image", "show", image, "-f", "json")["status"] == "active":
+            break
+        time.sleep(0.2)
+    osc("image", "delete", image)
