@@ -296,6 +296,7 @@ in_list(const char *const *list, size_t n, const char *s)
 
 typedef struct {
     int mv;
+    bool admin;
     ms_response *resp;
     bool bad;
 } list_check;
@@ -311,13 +312,16 @@ check_list_param(void *cls, const char *key, const char *value)
         known--;
     if (c->mv < MS_MV(2, 26))
         known -= 4;
-    if (key[0] == '_' || in_list(joined_params, MS_ARRAY_LEN(joined_params), key)) {
+    /* Nova drops a non-admin's filters it does not allow before looking,
+     * so only admins meet this 400. */
+    if (c->admin &&
+        (key[0] == '_' || in_list(joined_params, MS_ARRAY_LEN(joined_params), key))) {
         ms_resp_error(c->resp, 400, "Invalid filter field: %s.", key);
         c->bad = true;
         return false;
     }
-    if (c->mv < MS_MV(2, 75))
-        return true;
+    if (c->mv < MS_MV(2, 75) || key[0] == '_')
+        return true;   /* the schema lets "_..." through, for the check above */
     if (!in_list(list_params, known, key)) {
         ms_resp_error(c->resp, 400,
                       "Invalid input for query parameters %s. Value: %s. Additional "
@@ -368,7 +372,7 @@ server_list_common(ms_request *req, ms_response *resp, bool detail)
     compute_instance_query q = {.project = req->auth.project_id};
     bool admin = req->auth.is_admin;
     int mv = req->mv;
-    list_check chk = {.mv = mv, .resp = resp};
+    list_check chk = {.mv = mv, .admin = admin, .resp = resp};
     ms_req_query_each(req, check_list_param, &chk);
     if (chk.bad)
         return 0;
