@@ -354,6 +354,7 @@ int compute_instance_db_on_host(const char *host, compute_instance **out, size_t
 typedef struct {
     const char *project;         /* NULL: all projects */
     const char *name_regex, *image, *flavor, *host;
+    const char *reservation_regex;  /* reservation_id (a regex, as Nova matches it) */
     const char *vm_state;        /* from the status filter */
     int64_t changes_since;       /* 0: none */
     int64_t changes_before;      /* 0: none (2.66) */

@@ -385,6 +385,7 @@ server_list_common(ms_request *req, ms_response *resp, bool detail)
     if (admin && proj && !q.project)
         q.project = proj;
     q.name_regex = ms_req_query(req, "name");
+    q.reservation_regex = ms_req_query(req, "reservation_id");
     const char *image = ms_req_query(req, "image");
     if (image) {
         const char *slash = strrchr(image, '/');
@@ -920,6 +921,13 @@ compute_server_create(ms_request *req, ms_response *resp)
             return 0;
         }
     }
+    json_t *rri = json_object_get(srv, "return_reservation_id");
+    int return_resv = 0;
+    if (rri && (return_resv = compute_json_bool(rri)) < 0) {
+        compute_bad_field(resp, "return_reservation_id", rri,
+                          "is not one of the boolean values");
+        return 0;
+    }
     json_t *cd = json_object_get(srv, "config_drive");
     int config_drive = 0;
     if (cd && (config_drive = compute_json_bool(cd)) < 0) {
@@ -1127,6 +1135,12 @@ compute_server_create(ms_request *req, ms_response *resp)
     } else if (rc == 0) {
         for (size_t x = 0; x < n; x++)
             ms_task_publish("compute", ms_conf.host, task_ids[x]);
+    }
+    if (rc == 0 && return_resv) {
+        /* Nova answers a multiple create that asks for it with the
+         * reservation id alone (list servers by it to find them). */
+        ms_resp_json(resp, 202, json_pack("{s:s}", "reservation_id", resv));
+    } else if (rc == 0) {
         json_t *s = json_pack("{s:s,s:s,s:[{s:s}]}", "id", insts[0].uuid, "OS-DCF:diskConfig",
                               "MANUAL", "security_groups", "name", "default");
         json_object_set_new(s, "links", compute_links(req, "servers", insts[0].uuid));

@@ -679,7 +679,7 @@ enum {
     F_HOST = 1 << 4, F_VMSTATE = 1 << 5, F_CHANGES = 1 << 6, F_MARKER = 1 << 7,
     F_DELETED = 1 << 8, F_TAGS = 1 << 9, F_TAGS_ANY = 1 << 10, F_NOT_TAGS = 1 << 11,
     F_NOT_TAGS_ANY = 1 << 12, F_LOCKED = 1 << 13, F_BEFORE = 1 << 14, F_NONE = 1 << 15,
-    F_ALL = 1 << 16,
+    F_RESV = 1 << 16, F_ALL = 1 << 17,
 };
 static const char *list_sql[F_ALL];
 static const char *meta_sql[COMPUTE_MAX_LIMIT + 1];
@@ -704,6 +704,8 @@ list_statement(unsigned f)
             ms_buf_adds(&b, " AND project_id = ?");
         if (f & F_NAME)
             ms_buf_adds(&b, " AND display_name REGEXP ?");
+        if (f & F_RESV)
+            ms_buf_adds(&b, " AND reservation_id REGEXP ?");
         if (f & F_IMAGE)
             ms_buf_adds(&b, " AND image_ref = ?");
         if (f & F_FLAVOR)
@@ -797,6 +799,10 @@ compute_instance_db_list(const compute_instance_query *q, compute_instance **out
     if (q->name_regex) {
         f |= F_NAME;
         p[np++] = MS_P_STR(q->name_regex);
+    }
+    if (q->reservation_regex) {
+        f |= F_RESV;
+        p[np++] = MS_P_STR(q->reservation_regex);
     }
     if (q->image) {
         f |= F_IMAGE;

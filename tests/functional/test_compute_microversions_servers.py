@@ -852,3 +852,19 @@ def test_create_image_metadata_quota_until_2_39(compute, admin_token, server, os
             break
         time.sleep(0.2)
     osc("image", "delete", image)
+
+
+def test_return_reservation_id_and_filter(compute, member, image_id):
+    token, _ = member
+    r = nova(token, "POST", "/servers", json={"server": {
+        "name": "mv-resv", "flavorRef": "1", "imageRef": image_id, "min_count": 2,
+        "return_reservation_id": True}})
+    assert r.status_code == 202 and set(r.json()) == {"reservation_id"}, r.text
+    resv = r.json()["reservation_id"]
+    r = nova(token, "GET", "/servers?reservation_id=%s" % resv)
+    found = r.json()["servers"]
+    assert sorted(s["name"] for s in found) == ["mv-resv-1", "mv-resv-2"]
+    assert nova(token, "GET", "/servers?reservation_id=r-none").json()["servers"] == []
+    for s in found:
+        wait_server(token, s["id"])
+        delete_server(token, s["id"])
