@@ -30,7 +30,6 @@ static const action_rule rules[] = {
     {"unrescue", "unrescue", {"rescued"}, "unrescuing", "unrescue", NULL},
     {"shelveOffload", "shelveOffload", {"shelved"}, "shelving_offloading", "shelve_offload",
      "os_compute_api:os-shelve:shelve_offload"},
-    {"unshelve", "unshelve", {"shelved", "shelved_offloaded"}, "unshelving", "unshelve", NULL},
 };
 
 static void
@@ -236,6 +235,18 @@ create_image(ms_request *req, ms_response *resp, compute_instance *i, json_t *ar
     json_t *meta = json_object_get(arg, "metadata");
     if (meta && !valid_metadata(resp, meta))
         return 0;
+    /* Before 2.39 the image's metadata counts against metadata_items. */
+    if (meta && json_object_size(meta) && req->mv < MS_MV(2, 39)) {
+        long long limits[Q_COUNT];
+        int qrc = compute_quota_limits(i->project_id, limits);
+        if (qrc < 0)
+            return qrc;
+        if (limits[Q_METADATA_ITEMS] >= 0 &&
+            (long long)json_object_size(meta) > limits[Q_METADATA_ITEMS]) {
+            ms_resp_error(resp, 403, "Image metadata limit exceeded");
+            return 0;
+        }
+    }
     static const char *const ok[6] = {"active", "stopped", "paused", "suspended"};
     if (!state_allowed(ok, i->vm_state) || i->task_state[0]) {
         invalid_state(resp, "createImage", i);
@@ -259,6 +270,11 @@ create_image(ms_request *req, ms_response *resp, compute_instance *i, json_t *ar
     if (rc <= 0) {
         ms_image_kill(image_id);
         return rc;
+    }
+    /* 2.45: the image id in the body instead of a Location header. */
+    if (req->mv >= MS_MV(2, 45)) {
+        ms_resp_json(resp, 202, json_pack("{s:s}", "image_id", image_id));
+        return 0;
     }
     char *loc = compute_href(req, "images", image_id);
     ms_resp_header(resp, "Location", loc);
@@ -355,6 +371,12 @@ resize(ms_request *req, ms_response *resp, compute_instance *i, json_t *arg)
     }
     nf = compute_flavor_snapshot(f.flavorid, f.name, f.memory_mb, f.vcpus, f.root_gb,
                                  f.ephemeral_gb, f.swap);
+    /* The new flavor's extra specs travel with it (the server shows them
+     * from 2.47); the row's current ones are kept for a revert. */
+    json_t *specs = NULL;
+    if ((rc = compute_flavor_db_specs(f.id, &specs)) < 0)
+        goto out;
+    json_object_set_new(nf, "extra_specs", specs);
     json_t *extra = json_pack("{s:O}", "flavor", nf);
     rc = run_action(req, resp, i, "resize", ok, "resize_prep", "resize", extra);
     json_decref(extra);
@@ -371,9 +393,24 @@ rebuild(ms_request *req, ms_response *resp, compute_instance *i, json_t *arg)
         compute_bad_field(resp, "rebuild", arg, "is not of type 'object'");
         return 0;
     }
-    static const char *const keys[] = {"imageRef", "name", "adminPass", "metadata",
-                                       "preserve_ephemeral", "OS-DCF:diskConfig",
-                                       "accessIPv4", "accessIPv6", "personality", NULL};
+    /* The schema grows with the microversion: description (2.19), key_name
+     * (2.54), user_data instead of personality (2.57), trusted image
+     * certificates (2.63). */
+    int mv = req->mv;
+    const char *keys[16] = {"imageRef", "name", "adminPass", "metadata", "preserve_ephemeral",
+                            "OS-DCF:diskConfig", "accessIPv4", "accessIPv6"};
+    size_t nk = 8;
+    if (mv < MS_MV(2, 57))
+        keys[nk++] = "personality";
+    if (mv >= MS_MV(2, 19))
+        keys[nk++] = "description";
+    if (mv >= MS_MV(2, 54))
+        keys[nk++] = "key_name";
+    if (mv >= MS_MV(2, 57))
+        keys[nk++] = "user_data";
+    if (mv >= MS_MV(2, 63))
+        keys[nk++] = "trusted_image_certificates";
+    keys[nk] = NULL;
     if (!only_keys(resp, "rebuild", arg, keys))
         return 0;
     json_t *iref = json_object_get(arg, "imageRef");
@@ -406,6 +443,29 @@ rebuild(ms_request *req, ms_response *resp, compute_instance *i, json_t *arg)
         compute_bad_field(resp, "preserve_ephemeral", pe, "is not of type 'boolean'");
         return 0;
     }
+    json_t *desc = json_object_get(arg, "description");
+    if (desc && !compute_valid_description(resp, desc))
+        return 0;
+    json_t *kn = json_object_get(arg, "key_name");
+    if (kn && !json_is_null(kn) &&
+        (!json_is_string(kn) || json_string_length(kn) < 1 || json_string_length(kn) > 255)) {
+        compute_bad_field(resp, "key_name", kn,
+                          json_is_string(kn) ? "is not valid under any of the given schemas"
+                                             : "is not of type 'string', 'null'");
+        return 0;
+    }
+    json_t *ud = json_object_get(arg, "user_data");
+    if (ud && !json_is_null(ud)) {
+        if (!json_is_string(ud) || json_string_length(ud) > 65535 ||
+            !compute_is_base64(json_string_value(ud), json_string_length(ud))) {
+            compute_bad_field(resp, "user_data", ud, "is not valid under any of the given "
+                                                     "schemas");
+            return 0;
+        }
+    }
+    json_t *certs = json_object_get(arg, "trusted_image_certificates");
+    if (certs && !compute_valid_trusted_certs(resp, certs))
+        return 0;
     static const char *const ok[6] = {"active", "stopped", "error"};
     if (!state_allowed(ok, i->vm_state) || i->task_state[0]) {
         invalid_state(resp, "rebuild", i);
@@ -434,15 +494,29 @@ rebuild(ms_request *req, ms_response *resp, compute_instance *i, json_t *arg)
         ms_resp_error(resp, 400, "Flavor's disk is too small for requested image.");
         return 0;
     }
+    compute_keypair key = {0};
+    if (kn && json_is_string(kn)) {
+        /* The key pair must be the caller's, as at create. */
+        rc = compute_keypair_db_get(req->auth.user_id, json_string_value(kn), &key);
+        if (rc == -ENOENT) {
+            ms_resp_error(resp, 400, "Invalid key_name provided.");
+            return 0;
+        }
+        if (rc < 0)
+            return rc;
+    }
     if (meta) {
         long long limits[Q_COUNT];
-        if ((rc = compute_quota_limits(i->project_id, limits)) < 0)
+        if ((rc = compute_quota_limits(i->project_id, limits)) < 0) {
+            compute_keypair_clear(&key);
             return rc;
+        }
         if (limits[Q_METADATA_ITEMS] >= 0 &&
             (long long)json_object_size(meta) > limits[Q_METADATA_ITEMS]) {
             ms_resp_error(resp, 403, "Quota exceeded for metadata_items: Requested %zu, but "
                                      "already used 0 of %lld metadata_items",
                           json_object_size(meta), limits[Q_METADATA_ITEMS]);
+            compute_keypair_clear(&key);
             return 0;
         }
     }
@@ -451,24 +525,120 @@ rebuild(ms_request *req, ms_response *resp, compute_instance *i, json_t *arg)
     json_t *extra = json_pack("{s:s}", "image_ref", image);
     rc = run_action_status(req, resp, i, "rebuild", ok, "rebuilding", "rebuild", extra, 0);
     json_decref(extra);
-    if (rc <= 0)
+    if (rc <= 0) {
+        compute_keypair_clear(&key);
         return rc;
+    }
     if ((rc = compute_instance_db_set_image(i->uuid, image)) < 0 ||
         (name && (rc = compute_instance_db_update(i->uuid, json_string_value(name), NULL,
                                                   NULL)) < 0) ||
-        (meta && (rc = compute_instance_db_meta_replace(i->uuid, meta)) < 0))
+        (meta && (rc = compute_instance_db_meta_replace(i->uuid, meta)) < 0) ||
+        (desc && (rc = compute_instance_db_set_description(i->uuid,
+                                                           json_string_value(desc))) < 0) ||
+        (kn && (rc = compute_instance_db_set_key(i->uuid, key.name[0] ? key.name : NULL,
+                                                 key.public_key)) < 0) ||
+        (ud && (rc = compute_instance_db_set_user_data(i->uuid, json_string_value(ud))) < 0) ||
+        (certs && (rc = compute_instance_db_set_trusted_certs(
+                       i->uuid, json_is_array(certs) ? certs : NULL)) < 0)) {
+        compute_keypair_clear(&key);
         return rc;
+    }
+    compute_keypair_clear(&key);
     compute_instance now;
     if ((rc = compute_instance_db_get(i->uuid, false, &now)) < 0)
         return rc;
-    json_t *srv = compute_server_json(req, &now, true);
+    /* Nova's rebuild answer: a subset before 2.75 (key_name from 2.54),
+     * server_groups from 2.71, user_data from 2.57. */
+    compute_server_view view = {.partial = mv < MS_MV(2, 75), .key_name = mv >= MS_MV(2, 54),
+                                .server_groups = true, .no_user_data = true};
+    json_t *srv = compute_server_json_view(req, &now, &view);
+    if (mv >= MS_MV(2, 57))
+        ms_json_set_str(srv, "user_data", ms_str_empty(now.user_data) ? NULL : now.user_data);
     compute_instance_clear(&now);
     char pw[13];
     if (!pass)
         compute_random_password(pw);
     json_object_set_new(srv, "adminPass", json_string(pass ? json_string_value(pass) : pw));
+    char *loc = compute_href(req, "servers", i->uuid);
+    ms_resp_header(resp, "Location", loc);
+    free(loc);
     ms_resp_json(resp, 202, json_pack("{s:o}", "server", srv));
     return 0;
+}
+
+/* unshelve; from 2.77 {"unshelve": {"availability_zone": ...}} picks the
+ * zone of a shelved-offloaded server. */
+static int
+unshelve(ms_request *req, ms_response *resp, compute_instance *i, json_t *arg)
+{
+    const char *az = NULL;
+    if (req->mv >= MS_MV(2, 77) && !json_is_null(arg)) {
+        if (!json_is_object(arg)) {
+            compute_bad_field(resp, "unshelve", arg, "is not of type 'object', 'null'");
+            return 0;
+        }
+        static const char *const keys[] = {"availability_zone", NULL};
+        if (!only_keys(resp, "unshelve", arg, keys))
+            return 0;
+        json_t *a = json_object_get(arg, "availability_zone");
+        if (!a) {
+            ms_resp_error(resp, 400, "Invalid input for field/attribute unshelve. Value: {}. "
+                                     "'availability_zone' is a required property");
+            return 0;
+        }
+        if (!json_is_string(a) || json_string_length(a) < 1 || json_string_length(a) > 255 ||
+            !compute_valid_name(json_string_value(a))) {
+            compute_bad_field(resp, "availability_zone", a,
+                              json_is_string(a) ? "is not a valid name"
+                                                : "is not of type 'string'");
+            return 0;
+        }
+        az = json_string_value(a);
+    }
+    static const char *const ok[6] = {"shelved", "shelved_offloaded"};
+    if (!state_allowed(ok, i->vm_state) || i->task_state[0]) {
+        invalid_state(resp, "unshelve", i);
+        return 0;
+    }
+    if (az) {
+        if (strcmp(i->vm_state, "shelved_offloaded")) {
+            ms_resp_error(resp, 409, "The unshelve server operation on a shelved instance in "
+                                     "vm_state %s is not allowed with an availability zone; "
+                                     "it must be SHELVED_OFFLOADED.",
+                          i->vm_state);
+            return 0;
+        }
+        /* One zone here, "nova" (as availability_zone at create). */
+        if (strcmp(az, "nova")) {
+            ms_resp_error(resp, 400, "The requested availability zone is not available");
+            return 0;
+        }
+    }
+    int rc = run_action_status(req, resp, i, "unshelve", ok, "unshelving", "unshelve", NULL,
+                               202);
+    if (rc > 0 && az)
+        rc = compute_instance_db_set_az(i->uuid, az);
+    return rc < 0 ? rc : 0;
+}
+
+/* trigger_crash_dump (2.17): {"trigger_crash_dump": null}; the worker
+ * injects an NMI. States as Nova's ALLOW_TRIGGER_CRASH_DUMP; the server's
+ * states do not change. */
+static int
+trigger_crash_dump(ms_request *req, ms_response *resp, compute_instance *i, json_t *arg)
+{
+    if (!json_is_null(arg)) {
+        compute_bad_field(resp, "trigger_crash_dump", arg, "is not of type 'null'");
+        return 0;
+    }
+    if (!i->host[0]) {
+        ms_resp_error(resp, 409, "Instance %s is not ready", i->uuid);
+        return 0;
+    }
+    static const char *const ok[6] = {"active", "paused", "rescued", "resized", "error"};
+    int rc = run_action_status(req, resp, i, "trigger_crash_dump", ok, NULL,
+                               "trigger_crash_dump", NULL, 202);
+    return rc < 0 ? rc : 0;
 }
 
 static int
@@ -616,6 +786,72 @@ vnc_console(ms_request *req, ms_response *resp, compute_instance *i, json_t *arg
     return 0;
 }
 
+/* POST /servers/{id}/remote-consoles (2.6; mks/webmks from 2.8): the
+ * replacement of os-getVNCConsole. Only vnc/novnc exists here; the other
+ * protocols get Nova's "unavailable console type" 400. */
+int
+compute_server_remote_console(ms_request *req, ms_response *resp)
+{
+    json_t *body = ms_req_json(req, resp);
+    if (!body)
+        return 0;
+    static const char *const top[] = {"remote_console", NULL};
+    if (!only_keys(resp, "remote_console", body, top))
+        return 0;
+    json_t *rc_ = json_object_get(body, "remote_console");
+    if (!json_is_object(rc_)) {
+        if (!rc_)
+            ms_resp_error(resp, 400, "Invalid input for field/attribute remote_console. "
+                                     "Value: {}. 'remote_console' is a required property");
+        else
+            compute_bad_field(resp, "remote_console", rc_, "is not of type 'object'");
+        return 0;
+    }
+    static const char *const keys[] = {"protocol", "type", NULL};
+    if (!only_keys(resp, "remote_console", rc_, keys))
+        return 0;
+    bool v28 = req->mv >= MS_MV(2, 8);
+    static const char *const protocols[] = {"vnc", "spice", "rdp", "serial", "mks"};
+    static const char *const types[] = {"novnc", "xvpvnc", "rdp-html5", "spice-html5",
+                                        "serial", "webmks"};
+    json_t *pr = json_object_get(rc_, "protocol"), *ty = json_object_get(rc_, "type");
+    if (!pr || !ty) {
+        ms_resp_error(resp, 400, "Invalid input for field/attribute remote_console. Value: "
+                                 "{...}. '%s' is a required property",
+                      !pr ? "protocol" : "type");
+        return 0;
+    }
+    bool pok = false, tok = false;
+    for (size_t k = 0; k < MS_ARRAY_LEN(protocols) - (v28 ? 0 : 1); k++)
+        pok = pok || (json_is_string(pr) && !strcmp(protocols[k], json_string_value(pr)));
+    for (size_t k = 0; k < MS_ARRAY_LEN(types) - (v28 ? 0 : 1); k++)
+        tok = tok || (json_is_string(ty) && !strcmp(types[k], json_string_value(ty)));
+    if (!pok || !tok) {
+        compute_bad_field(resp, !pok ? "protocol" : "type", !pok ? pr : ty,
+                          "is not one of the allowed values");
+        return 0;
+    }
+    compute_instance i;
+    int rc = compute_server_lookup(req, resp, &i);
+    if (rc < 0)
+        return rc == -ENOENT ? 0 : rc;
+    const char *p = json_string_value(pr), *t = json_string_value(ty);
+    if (!i.host[0]) {
+        ms_resp_error(resp, 409, "Instance %s is not ready", i.uuid);
+    } else if (strcmp(p, "vnc") || strcmp(t, "novnc")) {
+        ms_resp_error(resp, 400, "Unavailable console type %s.", t);
+    } else {
+        char token[33];
+        ms_uuid_hex(token);
+        char *url = ms_asprintf("%s?path=%%3Ftoken%%3D%s", ms_conf.novncproxy_base_url, token);
+        ms_resp_json(resp, 200, json_pack("{s:{s:s,s:s,s:s}}", "remote_console", "protocol", p,
+                                          "type", t, "url", url));
+        free(url);
+    }
+    compute_instance_clear(&i);
+    return 0;
+}
+
 int
 compute_server_action(ms_request *req, ms_response *resp)
 {
@@ -674,7 +910,29 @@ compute_server_action(ms_request *req, ms_response *resp)
                                      "unlock:unlock_override to be performed.");
             goto done;
         }
-        rc = compute_instance_db_lock(i.uuid, lock, lock ? (admin ? "admin" : "owner") : NULL);
+        const char *reason = NULL;
+        if (lock && req->mv >= MS_MV(2, 73) && !json_is_null(arg)) {
+            /* 2.73: {"lock": null} or {"lock": {"locked_reason": "..."}}. */
+            static const char *const keys[] = {"locked_reason", NULL};
+            if (!json_is_object(arg)) {
+                compute_bad_field(resp, "lock", arg, "is not of type 'object', 'null'");
+                goto done;
+            }
+            if (!only_keys(resp, "lock", arg, keys))
+                goto done;
+            json_t *r = json_object_get(arg, "locked_reason");
+            if (r && (!json_is_string(r) || json_string_length(r) < 1 ||
+                      json_string_length(r) > 255)) {
+                compute_bad_field(resp, "locked_reason", r,
+                                  !json_is_string(r) ? "is not of type 'string'"
+                                  : json_string_length(r) < 1 ? "is too short"
+                                                              : "is too long");
+                goto done;
+            }
+            reason = r ? json_string_value(r) : NULL;
+        }
+        rc = compute_instance_db_lock(i.uuid, lock, lock ? (admin ? "admin" : "owner") : NULL,
+                                      reason);
         if (rc == 0)
             ms_resp_empty(resp, 202);
     } else if (!strcmp(name, "createImage")) {
@@ -691,6 +949,15 @@ compute_server_action(ms_request *req, ms_response *resp)
         rc = rescue(req, resp, &i, arg);
     } else if (!strcmp(name, "forceDelete")) {
         rc = compute_server_delete_run(req, resp, &i, 202);
+    } else if (!strcmp(name, "unshelve")) {
+        rc = unshelve(req, resp, &i, arg);
+    } else if ((!strcmp(name, "trigger_crash_dump") && req->mv < MS_MV(2, 17)) ||
+               (!strcmp(name, "os-getVNCConsole") && req->mv >= MS_MV(2, 6))) {
+        /* An action outside its microversions: Nova's 404 (os-getVNCConsole
+         * gave way to POST /servers/{id}/remote-consoles in 2.6). */
+        ms_resp_error(resp, 404, "The resource could not be found.");
+    } else if (!strcmp(name, "trigger_crash_dump")) {
+        rc = trigger_crash_dump(req, resp, &i, arg);
     } else if (!strcmp(name, "os-getVNCConsole")) {
         rc = vnc_console(req, resp, &i, arg);
     } else if (!strcmp(name, "os-getConsoleOutput")) {

@@ -20,7 +20,7 @@ extern const ms_migration compute_migrations[];
 extern const ms_module compute_module;
 
 /* The highest microversion whose changes are implemented. */
-#define COMPUTE_MV_MAX MS_MV(2, 92)
+#define COMPUTE_MV_MAX MS_MV(2, 79)
 
 /* ---- shared helpers (util.c) ---- */
 /* "http://host:8774/v2.1[/project]" and the bookmark form without the
@@ -302,6 +302,10 @@ typedef struct {
     int progress;
     bool locked;
     char locked_by[16];
+    char *locked_reason;                 /* 2.73; NULL when none */
+    json_t *trusted_certs;               /* 2.63: array of ids (owned) or NULL */
+    json_t *flavor_extra;                /* the flavor's extra specs (owned) or NULL */
+    json_t *tags;                        /* array (owned), filled by get/list */
     char reservation_id[32];
     int launch_index;
     int fault_code;                      /* 0 = no fault */
@@ -312,6 +316,8 @@ typedef struct {
     bool deleted;
     json_t *metadata;                    /* object (owned), filled by get/list */
     char server_group[37];               /* create only: join this group ("" none) */
+    /* create only (2.74): the host / node the scheduler must pick ("" any) */
+    char requested_host[256], requested_node[256];
     char shelved_image_id[37];           /* the image a shelved server is kept in */
 } compute_instance;
 
@@ -347,7 +353,25 @@ int compute_instance_db_set_fault(const char *uuid, int code, const char *messag
 int compute_instance_db_mark_deleted(const char *uuid);
 int compute_instance_db_update(const char *uuid, const char *name, const char *access4,
                                const char *access6);
-int compute_instance_db_lock(const char *uuid, bool locked, const char *by);
+int compute_instance_db_lock(const char *uuid, bool locked, const char *by,
+                             const char *reason);
+int compute_instance_db_set_description(const char *uuid, const char *description);
+int compute_instance_db_set_key(const char *uuid, const char *key_name, const char *key_data);
+int compute_instance_db_set_user_data(const char *uuid, const char *user_data);
+int compute_instance_db_set_trusted_certs(const char *uuid, const json_t *certs);
+int compute_instance_db_set_az(const char *uuid, const char *az);
+/* Nova's host_status for a server on host ("" when host is empty). */
+int compute_instance_db_host_status(const char *host, int64_t down_after_us, char out[16]);
+/* Whether a compute node with this host (and hypervisor_hostname) exists;
+ * NULL matches any. */
+int compute_instance_db_host_exists(const char *host, const char *node, bool *exists);
+/* The uuids of the server groups the instance is in (new array). */
+int compute_instance_db_groups(const char *uuid, json_t **out);
+/* Server tags (2.26): a sorted array (new). */
+int compute_instance_db_tags(const char *uuid, json_t **out);
+int compute_instance_db_tags_replace(const char *uuid, const json_t *tags);
+int compute_instance_db_tag_add(const char *uuid, const char *tag);
+int compute_instance_db_tag_delete(const char *uuid, const char *tag, bool *found);
 int compute_instance_db_meta_replace(const char *uuid, json_t *meta);
 int compute_instance_db_meta_set(const char *uuid, const char *key, const char *value);
 int compute_instance_db_meta_delete(const char *uuid, const char *key, bool *found);
@@ -372,8 +396,15 @@ int compute_instance_db_on_host(const char *host, compute_instance **out, size_t
 typedef struct {
     const char *project;         /* NULL: all projects */
     const char *name_regex, *image, *flavor, *host;
+    const char *reservation_regex;  /* reservation_id (a regex, as Nova matches it) */
     const char *vm_state;        /* from the status filter */
     int64_t changes_since;       /* 0: none */
+    int64_t changes_before;      /* 0: none (2.66) */
+    int locked;                  /* 0: any, 1: locked only, 2: unlocked only (2.73) */
+    bool none;                   /* a filter nothing can match */
+    /* Tag filters (2.26): comma-joined lists; counts of distinct tags. */
+    const char *tags, *tags_any, *not_tags, *not_tags_any;
+    int tags_count, not_tags_count;
     bool deleted;                /* list deleted rows (admin) */
     const compute_instance *marker;
     int limit;
@@ -384,8 +415,19 @@ int compute_instance_db_list(const compute_instance_query *q, compute_instance *
 /* Instance actions and their events. */
 int compute_action_db_event(const char *uuid, const char *request_id, const char *event,
                             bool start, const char *result);
-int compute_action_db_list(const char *uuid, json_t **out);   /* array */
-int compute_action_db_get(const char *uuid, const char *request_id, json_t **out);
+typedef struct {
+    int64_t changes_since, changes_before;   /* 0: none */
+    const char *marker;                      /* a request id */
+    int limit;                               /* 0: no limit */
+    bool updated_at;                         /* 2.58: show updated_at */
+} compute_action_query;
+/* -ENOENT: the marker is not an action of this instance. */
+int compute_action_db_list(const char *uuid, const compute_action_query *q, json_t **out);
+/* The action without its events (new object); its row id in *action_id. */
+int compute_action_db_get(const char *uuid, const char *request_id, bool updated_at,
+                          json_t **out, long long *action_id);
+/* Its events with the host each ran on ("host" key, for the API to shape). */
+int compute_action_db_events(long long action_id, json_t **out);
 int compute_action_db_finish(const char *uuid, const char *request_id, const char *message);
 
 /* A generated adminPass (12 characters, no look-alikes). */
@@ -395,6 +437,16 @@ const char *compute_server_status(const char *vm_state, const char *task_state);
 /* The vm_state a status filter selects, or NULL for an unknown status. */
 const char *compute_status_vm_state(const char *status);
 json_t *compute_server_json(ms_request *req, const compute_instance *i, bool detail);
+/* Which parts of a detailed server to show: Nova's update and rebuild
+ * answers leave some out before 2.75, and add server_groups from 2.71. */
+typedef struct {
+    bool partial;                /* update/rebuild before 2.75 */
+    bool key_name;               /* with partial: rebuild from 2.54 shows it */
+    bool server_groups;          /* 2.71 show/update/rebuild */
+    bool no_user_data;           /* rebuild: user_data is added by the action */
+} compute_server_view;
+json_t *compute_server_json_view(ms_request *req, const compute_instance *i,
+                                 const compute_server_view *v);
 /* Fetch a server the caller may see; 404 into resp when not. */
 int compute_server_lookup(ms_request *req, ms_response *resp, compute_instance *out);
 
@@ -416,6 +468,22 @@ int compute_server_metadata_show(ms_request *req, ms_response *resp);
 int compute_server_metadata_put(ms_request *req, ms_response *resp);
 int compute_server_metadata_delete(ms_request *req, ms_response *resp);
 int compute_server_actions_list(ms_request *req, ms_response *resp);
+int compute_server_tags_list(ms_request *req, ms_response *resp);
+int compute_server_tags_replace(ms_request *req, ms_response *resp);
+int compute_server_tags_delete_all(ms_request *req, ms_response *resp);
+int compute_server_tag_check(ms_request *req, ms_response *resp);
+int compute_server_tag_add(ms_request *req, ms_response *resp);
+int compute_server_tag_delete(ms_request *req, ms_response *resp);
+int compute_server_topology(ms_request *req, ms_response *resp);
+int compute_server_remote_console(ms_request *req, ms_response *resp);
+/* Base64 as Nova's schema checks it (length a multiple of 4). */
+bool compute_is_base64(const char *s, size_t n);
+/* Validate a server description (2.19): string or null, <= 255, printable. */
+bool compute_valid_description(ms_response *resp, const json_t *d);
+/* Validate trusted_image_certificates (2.63). */
+bool compute_valid_trusted_certs(ms_response *resp, const json_t *c);
+/* Validate a tag list (2.26/2.52) for field; true when fine. */
+bool compute_valid_tags(ms_response *resp, const char *field, const json_t *tags);
 int compute_server_action_show(ms_request *req, ms_response *resp);
 
 /* ---- server groups (servergroups.c, servergroups_db.c) ---- */

@@ -79,8 +79,12 @@ host_in(const json_t *hosts, const char *host)
  * the soft policies only weigh, as its ServerGroupSoft*Weighers do);
  * host_out empty when none fits. */
 static int
-schedule(const compute_instance *i, char host_out[256])
+schedule(const compute_instance *i, const json_t *payload, char host_out[256])
 {
+    /* 2.74: a requested host/node narrows the candidates; the filters
+     * still run, so an unsuitable one ends in "No valid host". */
+    const char *want_host = ms_json_strval(payload, "requested_host");
+    const char *want_node = ms_json_strval(payload, "requested_node");
     host_out[0] = '\0';
     char policy[32] = "";
     json_t *members = NULL;
@@ -103,6 +107,9 @@ schedule(const compute_instance *i, char host_out[256])
         const compute_node_row *c = &nodes[k];
         if (!c->schedulable)
             continue;   /* disabled or down (os-services) */
+        if ((want_host && strcmp(want_host, c->host)) ||
+            (want_node && strcmp(want_node, c->hypervisor_hostname)))
+            continue;
         double vcpu_free = c->vcpus * ms_conf.cpu_allocation_ratio - (double)c->vcpus_used;
         double ram_free = (double)c->memory_mb * ms_conf.ram_allocation_ratio -
                           ms_conf.reserved_host_memory_mb - (double)c->memory_mb_used;
@@ -310,7 +317,7 @@ task_build(const ms_task *t, char **err)
     compute_action_db_event(i.uuid, rid, "compute__do_build_and_run_instance", true, NULL);
     char host[256];
     if (!i.host[0]) {
-        rc = schedule(&i, host);
+        rc = schedule(&i, t->payload, host);
         if (rc < 0)
             goto out;
         if (!host[0]) {
@@ -501,6 +508,35 @@ task_resume(const ms_task *t, char **err)
     (void)err;
     return power_task(t, "resuming", "compute_resume_instance", virt_resume, -1, "active",
                       VIRT_RUNNING);
+}
+
+/* trigger_crash_dump (2.17): an NMI into the guest; the server's states
+ * do not change (what the guest does with it is its own configuration).
+ * A failure (unsupported, not running) shows as the event's Error. */
+static int
+task_trigger_crash_dump(const ms_task *t, char **err)
+{
+    (void)err;
+    compute_instance i;
+    int rc = compute_instance_db_get(t->resource_id, false, &i);
+    if (rc == -ENOENT)
+        return 0;
+    if (rc < 0)
+        return rc;
+    const char *rid = task_request_id(t);
+    compute_action_db_event(i.uuid, rid, "compute_trigger_crash_dump", true, NULL);
+    char *verr = NULL;
+    rc = virt_inject_nmi(i.uuid, &verr);
+    if (rc < 0) {
+        ms_warn("Triggering a crash dump failed: %s instance=%s", verr ? verr : "", i.uuid);
+        compute_action_db_event(i.uuid, rid, "compute_trigger_crash_dump", false, "Error");
+        compute_action_db_finish(i.uuid, rid, "Error");
+    } else {
+        compute_action_db_event(i.uuid, rid, "compute_trigger_crash_dump", false, "Success");
+    }
+    free(verr);
+    compute_instance_clear(&i);
+    return 0;
 }
 
 static int
@@ -940,7 +976,7 @@ task_unshelve(const ms_task *t, char **err)
     char *ierr = NULL;
     if (!i.host[0]) {
         char host[256];
-        if ((rc = schedule(&i, host)) < 0)
+        if ((rc = schedule(&i, NULL, host)) < 0)
             goto out;
         if (!host[0]) {
             ms_warn("No valid host found for unshelve. instance=%s", i.uuid);
@@ -1107,6 +1143,7 @@ const ms_task_handler compute_task_handlers[] = {
     {"suspend", task_suspend},
     {"resume", task_resume},
     {"reboot", task_reboot},
+    {"trigger_crash_dump", task_trigger_crash_dump},
     {"snapshot", task_snapshot},
     {"rebuild", task_rebuild},
     {"resize", task_resize},

@@ -96,6 +96,14 @@ static const ms_route compute_base_routes[] = {
     R(MS_DELETE, V21 "/servers/{server_id}/metadata/{key}", compute_server_metadata_delete, MS_POL_MEMBER, "server-metadata:delete"),
     R(GET_HEAD, V21 "/servers/{server_id}/os-instance-actions", compute_server_actions_list, MS_POL_READER, "os-instance-actions:list"),
     R(GET_HEAD, V21 "/servers/{server_id}/os-instance-actions/{request_id}", compute_server_action_show, MS_POL_READER, "os-instance-actions:show"),
+    RV(MS_POST, V21 "/servers/{server_id}/remote-consoles", compute_server_remote_console, MS_POL_MEMBER, "os-remote-consoles", MS_MV(2, 6), 0),
+    RV(GET_HEAD, V21 "/servers/{server_id}/tags", compute_server_tags_list, MS_POL_READER, "os-server-tags:index", MS_MV(2, 26), 0),
+    RV(MS_PUT, V21 "/servers/{server_id}/tags", compute_server_tags_replace, MS_POL_MEMBER, "os-server-tags:update_all", MS_MV(2, 26), 0),
+    RV(MS_DELETE, V21 "/servers/{server_id}/tags", compute_server_tags_delete_all, MS_POL_MEMBER, "os-server-tags:delete_all", MS_MV(2, 26), 0),
+    RV(GET_HEAD, V21 "/servers/{server_id}/tags/{tag}", compute_server_tag_check, MS_POL_READER, "os-server-tags:show", MS_MV(2, 26), 0),
+    RV(MS_PUT, V21 "/servers/{server_id}/tags/{tag}", compute_server_tag_add, MS_POL_MEMBER, "os-server-tags:update", MS_MV(2, 26), 0),
+    RV(MS_DELETE, V21 "/servers/{server_id}/tags/{tag}", compute_server_tag_delete, MS_POL_MEMBER, "os-server-tags:delete", MS_MV(2, 26), 0),
+    RV(GET_HEAD, V21 "/servers/{server_id}/topology", compute_server_topology, MS_POL_READER, "compute:server:topology:index", MS_MV(2, 78), 0),
 };
 
 #define NBASE MS_ARRAY_LEN(compute_base_routes)

@@ -182,9 +182,18 @@ static const char *const compute_v3[] = {
     NULL,
 };
 
+/* Microversions: the reason given with a lock (2.73) and the trusted image
+ * certificate ids asked for at create or rebuild (2.63, a JSON array). */
+static const char *const compute_v4[] = {
+    "ALTER TABLE compute_instances ADD COLUMN IF NOT EXISTS locked_reason VARCHAR(255)",
+    "ALTER TABLE compute_instances ADD COLUMN IF NOT EXISTS trusted_certs TEXT",
+    NULL,
+};
+
 const ms_migration compute_migrations[] = {
     {1, compute_v1},
     {2, compute_v2},
     {3, compute_v3},
+    {4, compute_v4},
     {0, NULL},
 };

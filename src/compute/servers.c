@@ -84,15 +84,48 @@ bookmark_ref(ms_request *req, const char *collection, const char *id)
     return o;
 }
 
+/* A heartbeat older than this makes the host's status UNKNOWN, as the
+ * services API calls a service down. */
+#define HOST_DOWN_AFTER_US (60LL * 1000000)
+
+static json_t *
+flavor_view(ms_request *req, const compute_instance *i)
+{
+    if (req->mv < MS_MV(2, 47))
+        return bookmark_ref(req, "flavors", i->flavorid);
+    /* 2.47: the flavor embedded in the server, extra specs included for
+     * those who may read the server (Nova's show:flavor-extra-specs is
+     * project reader or admin). */
+    json_t *f = json_pack("{s:i,s:i,s:i,s:i,s:i,s:s}", "vcpus", i->vcpus, "ram", i->memory_mb,
+                          "disk", i->root_gb, "ephemeral", i->ephemeral_gb, "swap", i->swap,
+                          "original_name", i->flavor_name);
+    json_object_set_new(f, "extra_specs",
+                        i->flavor_extra ? json_deep_copy(i->flavor_extra) : json_object());
+    return f;
+}
+
 json_t *
 compute_server_json(ms_request *req, const compute_instance *i, bool detail)
 {
+    if (!detail) {
+        json_t *o = json_pack("{s:s,s:s}", "id", i->uuid, "name", i->name);
+        json_object_set_new(o, "links", compute_links(req, "servers", i->uuid));
+        return o;
+    }
+    compute_server_view v = {0};
+    return compute_server_json_view(req, i, &v);
+}
+
+json_t *
+compute_server_json_view(ms_request *req, const compute_instance *i,
+                         const compute_server_view *v)
+{
     json_t *o = json_pack("{s:s,s:s}", "id", i->uuid, "name", i->name);
     json_object_set_new(o, "links", compute_links(req, "servers", i->uuid));
-    if (!detail)
-        return o;
+    bool full = !v->partial;
+    int mv = req->mv;
     const char *task = i->task_state[0] ? i->task_state : NULL;
-    const char *status = compute_server_status(i->vm_state, task);
+    const char *status = i->deleted ? "DELETED" : compute_server_status(i->vm_state, task);
     char t[32], hid[57];
     json_object_set_new(o, "status", json_string(status));
     json_object_set_new(o, "tenant_id", json_string(i->project_id));
@@ -102,7 +135,7 @@ compute_server_json(ms_request *req, const compute_instance *i, bool detail)
     json_object_set_new(o, "hostId", json_string(hid));
     json_object_set_new(o, "image", i->image_ref[0] ? bookmark_ref(req, "images", i->image_ref)
                                                     : json_string(""));
-    json_object_set_new(o, "flavor", bookmark_ref(req, "flavors", i->flavorid));
+    json_object_set_new(o, "flavor", flavor_view(req, i));
     compute_time_iso(i->created_at, t);
     json_object_set_new(o, "created", json_string(t));
     compute_time_iso(i->updated_at, t);
@@ -114,33 +147,54 @@ compute_server_json(ms_request *req, const compute_instance *i, bool detail)
     if (!strcmp(status, "BUILD") || !strcmp(status, "REBUILD") || !strcmp(status, "RESIZE") ||
         !strcmp(status, "VERIFY_RESIZE") || !strcmp(status, "ACTIVE"))
         json_object_set_new(o, "progress", json_integer(i->progress));
-    json_object_set_new(o, "OS-EXT-AZ:availability_zone",
-                        json_string(i->availability_zone[0] ? i->availability_zone : ""));
-    json_object_set_new(o, "config_drive", json_string(i->config_drive));
-    ms_json_set_str(o, "key_name", i->key_name[0] ? i->key_name : NULL);
-    if (i->launched_at) {
-        compute_time_iso_frac(i->launched_at, t);
-        json_object_set_new(o, "OS-SRV-USG:launched_at", json_string(t));
-    } else {
-        json_object_set_new(o, "OS-SRV-USG:launched_at", json_null());
+    if (full) {
+        json_object_set_new(o, "OS-EXT-AZ:availability_zone",
+                            json_string(i->availability_zone[0] ? i->availability_zone : ""));
+        json_object_set_new(o, "config_drive", json_string(i->config_drive));
     }
-    if (i->terminated_at) {
-        compute_time_iso_frac(i->terminated_at, t);
-        json_object_set_new(o, "OS-SRV-USG:terminated_at", json_string(t));
-    } else {
-        json_object_set_new(o, "OS-SRV-USG:terminated_at", json_null());
+    if (full || v->key_name)
+        ms_json_set_str(o, "key_name", i->key_name[0] ? i->key_name : NULL);
+    if (full) {
+        if (i->launched_at) {
+            compute_time_iso_frac(i->launched_at, t);
+            json_object_set_new(o, "OS-SRV-USG:launched_at", json_string(t));
+        } else {
+            json_object_set_new(o, "OS-SRV-USG:launched_at", json_null());
+        }
+        if (i->terminated_at) {
+            compute_time_iso_frac(i->terminated_at, t);
+            json_object_set_new(o, "OS-SRV-USG:terminated_at", json_string(t));
+        } else {
+            json_object_set_new(o, "OS-SRV-USG:terminated_at", json_null());
+        }
+        json_object_set_new(o, "security_groups", json_pack("[{s:s}]", "name", "default"));
+        ms_json_set_str(o, "OS-EXT-STS:task_state", task);
+        json_object_set_new(o, "OS-EXT-STS:vm_state", json_string(i->vm_state));
+        json_object_set_new(o, "OS-EXT-STS:power_state", json_integer(i->power_state));
+        json_object_set_new(o, "os-extended-volumes:volumes_attached", json_array());
     }
-    json_object_set_new(o, "security_groups", json_pack("[{s:s}]", "name", "default"));
-    ms_json_set_str(o, "OS-EXT-STS:task_state", task);
-    json_object_set_new(o, "OS-EXT-STS:vm_state", json_string(i->vm_state));
-    json_object_set_new(o, "OS-EXT-STS:power_state", json_integer(i->power_state));
-    json_object_set_new(o, "os-extended-volumes:volumes_attached", json_array());
-    if (req->auth.is_admin) {
+    if (full && req->auth.is_admin) {
         char iname[32];
         snprintf(iname, sizeof(iname), "instance-%08llx", i->id);
         ms_json_set_str(o, "OS-EXT-SRV-ATTR:host", i->host[0] ? i->host : NULL);
         json_object_set_new(o, "OS-EXT-SRV-ATTR:instance_name", json_string(iname));
         ms_json_set_str(o, "OS-EXT-SRV-ATTR:hypervisor_hostname", i->node[0] ? i->node : NULL);
+        if (mv >= MS_MV(2, 3)) {
+            /* No kernel/ramdisk images here; the libvirt driver names the
+             * root disk vda once the server is placed, as Nova's does. */
+            json_object_set_new(o, "OS-EXT-SRV-ATTR:reservation_id",
+                                json_string(i->reservation_id));
+            json_object_set_new(o, "OS-EXT-SRV-ATTR:launch_index",
+                                json_integer(i->launch_index));
+            json_object_set_new(o, "OS-EXT-SRV-ATTR:hostname", json_string(i->hostname));
+            json_object_set_new(o, "OS-EXT-SRV-ATTR:kernel_id", json_string(""));
+            json_object_set_new(o, "OS-EXT-SRV-ATTR:ramdisk_id", json_string(""));
+            ms_json_set_str(o, "OS-EXT-SRV-ATTR:root_device_name",
+                            i->host[0] ? "/dev/vda" : NULL);
+            if (!v->no_user_data)
+                ms_json_set_str(o, "OS-EXT-SRV-ATTR:user_data",
+                                ms_str_empty(i->user_data) ? NULL : i->user_data);
+        }
     }
     if ((!strcmp(i->vm_state, "error") || !strcmp(i->vm_state, "deleted")) && i->fault_code) {
         compute_time_iso(i->fault_created, t);
@@ -150,6 +204,36 @@ compute_server_json(ms_request *req, const compute_instance *i, bool detail)
         if (i->fault_details && (req->auth.is_admin || i->fault_code != 500))
             json_object_set_new(f, "details", json_string(i->fault_details));
         json_object_set_new(o, "fault", f);
+    }
+    /* host_status is admin-only by Nova's default policy. */
+    if (full && mv >= MS_MV(2, 16) && req->auth.is_admin) {
+        /* A list shows many servers of few hosts: ask once per host and
+         * request (the cache is per thread; a request runs on one). */
+        static __thread char c_req[64], c_host[256], c_hs[16];
+        if (strcmp(c_req, req->request_id) || strcmp(c_host, i->host)) {
+            if (compute_instance_db_host_status(i->host, HOST_DOWN_AFTER_US, c_hs) < 0)
+                snprintf(c_hs, sizeof(c_hs), "UNKNOWN");
+            snprintf(c_req, sizeof(c_req), "%s", req->request_id);
+            snprintf(c_host, sizeof(c_host), "%s", i->host);
+        }
+        json_object_set_new(o, "host_status", json_string(c_hs));
+    }
+    if (mv >= MS_MV(2, 9))
+        json_object_set_new(o, "locked", json_boolean(i->locked));
+    if (mv >= MS_MV(2, 73))
+        ms_json_set_str(o, "locked_reason", i->locked_reason);
+    if (mv >= MS_MV(2, 19))
+        ms_json_set_str(o, "description", i->description);
+    if (mv >= MS_MV(2, 26))
+        json_object_set_new(o, "tags", i->tags ? json_incref(i->tags) : json_array());
+    if (mv >= MS_MV(2, 63))
+        json_object_set_new(o, "trusted_image_certificates",
+                            i->trusted_certs ? json_incref(i->trusted_certs) : json_null());
+    if (v->server_groups && mv >= MS_MV(2, 71)) {
+        json_t *g = NULL;
+        if (compute_instance_db_groups(i->uuid, &g) < 0)
+            g = json_array();
+        json_object_set_new(o, "server_groups", g);
     }
     return o;
 }
@@ -170,11 +254,128 @@ compute_server_lookup(ms_request *req, ms_response *resp, compute_instance *out)
 
 /* ---- list ---- */
 
+/* The query parameters Nova's servers list schema knows (2.75 refuses
+ * any other; before, unknown ones are ignored). */
+static const char *const list_params[] = {
+    "user_id", "project_id", "tenant_id", "launch_index", "image_ref", "image",
+    "kernel_id", "ramdisk_id", "hostname", "key_name", "power_state", "vm_state",
+    "task_state", "host", "node", "flavor", "reservation_id", "launched_at",
+    "terminated_at", "availability_zone", "name", "display_name", "description",
+    "display_description", "locked_by", "uuid", "root_device_name", "config_drive",
+    "access_ip_v4", "access_ip_v6", "auto_disk_config", "progress", "sort_key", "sort_dir",
+    "all_tenants", "soft_deleted", "deleted", "status", "changes-since", "ip", "ip6",
+    "created_at", "block_device_mapping", "services", "metadata", "system_metadata",
+    "info_cache", "security_groups", "pci_devices", "limit", "marker",
+    "tags", "tags-any", "not-tags", "not-tags-any",   /* 2.26 */
+    "changes-before",                                   /* 2.66 */
+    "locked",                                           /* 2.73 */
+};
+/* Filters on joined tables: 400 at every version. */
+static const char *const joined_params[] = {
+    "block_device_mapping", "services", "metadata", "system_metadata", "info_cache",
+    "security_groups", "pci_devices",
+};
+/* Sort keys 2.75 still accepts (the ones earlier versions ignored are gone). */
+static const char *const sort_keys_v275[] = {
+    "access_ip_v4", "access_ip_v6", "auto_disk_config", "availability_zone", "config_drive",
+    "created_at", "display_description", "display_name", "host", "hostname", "image_ref",
+    "instance_type_id", "kernel_id", "key_name", "launch_index", "launched_at", "locked_by",
+    "node", "power_state", "progress", "project_id", "ramdisk_id", "root_device_name",
+    "task_state", "terminated_at", "updated_at", "user_id", "uuid", "vm_state", "locked",
+};
+
+static bool
+in_list(const char *const *list, size_t n, const char *s)
+{
+    for (size_t k = 0; k < n; k++) {
+        if (!strcmp(list[k], s))
+            return true;
+    }
+    return false;
+}
+
+typedef struct {
+    int mv;
+    bool admin;
+    ms_response *resp;
+    bool bad;
+} list_check;
+
+static bool
+check_list_param(void *cls, const char *key, const char *value)
+{
+    list_check *c = cls;
+    size_t known = MS_ARRAY_LEN(list_params);
+    if (c->mv < MS_MV(2, 73))
+        known--;
+    if (c->mv < MS_MV(2, 66))
+        known--;
+    if (c->mv < MS_MV(2, 26))
+        known -= 4;
+    /* Nova drops a non-admin's filters it does not allow before looking,
+     * so only admins meet this 400. */
+    if (c->admin &&
+        (key[0] == '_' || in_list(joined_params, MS_ARRAY_LEN(joined_params), key))) {
+        ms_resp_error(c->resp, 400, "Invalid filter field: %s.", key);
+        c->bad = true;
+        return false;
+    }
+    if (c->mv < MS_MV(2, 75) || key[0] == '_')
+        return true;   /* the schema lets "_..." through, for the check above */
+    if (!in_list(list_params, known, key)) {
+        ms_resp_error(c->resp, 400,
+                      "Invalid input for query parameters %s. Value: %s. Additional "
+                      "properties are not allowed ('%s' was unexpected)",
+                      key, value, key);
+        c->bad = true;
+        return false;
+    }
+    if (!strcmp(key, "sort_key") &&
+        !in_list(sort_keys_v275, MS_ARRAY_LEN(sort_keys_v275), value)) {
+        ms_resp_error(c->resp, 400,
+                      "Invalid input for query parameters sort_key. Value: %s. '%s' is not "
+                      "one of the allowed sort keys",
+                      value, value);
+        c->bad = true;
+        return false;
+    }
+    return true;
+}
+
+/* A tag filter "a,b,c" as given (FIND_IN_SET takes the same form) and the
+ * number of distinct tags in it. */
+static int
+tag_filter_count(const char *list)
+{
+    int n = 0;
+    const char *p = list;
+    while (p) {
+        const char *comma = strchr(p, ',');
+        size_t len = comma ? (size_t)(comma - p) : strlen(p);
+        bool seen = false;
+        for (const char *q = list; q < p && !seen;) {
+            const char *qc = strchr(q, ',');
+            size_t ql = qc ? (size_t)(qc - q) : strlen(q);
+            seen = ql == len && !strncmp(q, p, len);
+            q = qc ? qc + 1 : p;
+        }
+        if (!seen)
+            n++;
+        p = comma ? comma + 1 : NULL;
+    }
+    return n;
+}
+
 static int
 server_list_common(ms_request *req, ms_response *resp, bool detail)
 {
     compute_instance_query q = {.project = req->auth.project_id};
     bool admin = req->auth.is_admin;
+    int mv = req->mv;
+    list_check chk = {.mv = mv, .admin = admin, .resp = resp};
+    ms_req_query_each(req, check_list_param, &chk);
+    if (chk.bad)
+        return 0;
     const char *at = ms_req_query(req, "all_tenants");
     if (at && admin && (at[0] == '\0' || compute_parse_bool(at) != 0))
         q.project = NULL;
@@ -184,6 +385,7 @@ server_list_common(ms_request *req, ms_response *resp, bool detail)
     if (admin && proj && !q.project)
         q.project = proj;
     q.name_regex = ms_req_query(req, "name");
+    q.reservation_regex = ms_req_query(req, "reservation_id");
     const char *image = ms_req_query(req, "image");
     if (image) {
         const char *slash = strrchr(image, '/');
@@ -200,8 +402,8 @@ server_list_common(ms_request *req, ms_response *resp, bool detail)
     if (status) {
         q.vm_state = compute_status_vm_state(status);
         if (!q.vm_state) {
-            /* Nova answers an empty list for an unknown status (admins get 400). */
-            if (admin) {
+            /* An unknown status: an empty list before 2.38, 400 from it. */
+            if (mv >= MS_MV(2, 38)) {
                 ms_resp_error(resp, 400, "Invalid status value");
                 return 0;
             }
@@ -210,6 +412,11 @@ server_list_common(ms_request *req, ms_response *resp, bool detail)
             return 0;
         }
     }
+    /* ip and ip6 (ip6 for everyone from 2.5, admins before) match the
+     * server's addresses; servers have none until networking attaches
+     * ports, so no server matches. */
+    if (ms_req_query(req, "ip") || (ms_req_query(req, "ip6") && (admin || mv >= MS_MV(2, 5))))
+        q.none = true;
     const char *cs = ms_req_query(req, "changes-since");
     if (cs) {
         q.changes_since = ms_time_parse(cs);
@@ -217,6 +424,39 @@ server_list_common(ms_request *req, ms_response *resp, bool detail)
             ms_resp_error(resp, 400, "Invalid filter field: changes-since.");
             return 0;
         }
+    }
+    const char *cb = mv >= MS_MV(2, 66) ? ms_req_query(req, "changes-before") : NULL;
+    if (cb) {
+        q.changes_before = ms_time_parse(cb);
+        if (q.changes_before < 0) {
+            ms_resp_error(resp, 400, "Invalid filter field: changes-before.");
+            return 0;
+        }
+        if (cs && q.changes_before < q.changes_since) {
+            ms_resp_error(resp, 400, "The value of changes-since must be less than or equal "
+                                     "to changes-before.");
+            return 0;
+        }
+    }
+    const char *locked = mv >= MS_MV(2, 73) ? ms_req_query(req, "locked") : NULL;
+    if (locked) {
+        int b = compute_parse_bool(locked);
+        if (b < 0) {
+            ms_resp_error(resp, 400, "Invalid input received: Unrecognized value '%s', "
+                                     "acceptable values are: '0', '1', 'f', 'false', 'n', "
+                                     "'no', 'off', 'on', 't', 'true', 'y', 'yes'",
+                          locked);
+            return 0;
+        }
+        q.locked = b ? 1 : 2;
+    }
+    if (mv >= MS_MV(2, 26)) {
+        if ((q.tags = ms_req_query(req, "tags")))
+            q.tags_count = tag_filter_count(q.tags);
+        q.tags_any = ms_req_query(req, "tags-any");
+        if ((q.not_tags = ms_req_query(req, "not-tags")))
+            q.not_tags_count = tag_filter_count(q.not_tags);
+        q.not_tags_any = ms_req_query(req, "not-tags-any");
     }
     const char *del = ms_req_query(req, "deleted");
     if (del && admin)
@@ -277,15 +517,17 @@ compute_server_show(ms_request *req, ms_response *resp)
     int rc = compute_server_lookup(req, resp, &i);
     if (rc < 0)
         return rc == -ENOENT ? 0 : rc;
-    ms_resp_json(resp, 200, json_pack("{s:o}", "server", compute_server_json(req, &i, true)));
+    compute_server_view v = {.server_groups = true};
+    ms_resp_json(resp, 200,
+                 json_pack("{s:o}", "server", compute_server_json_view(req, &i, &v)));
     compute_instance_clear(&i);
     return 0;
 }
 
 /* ---- create ---- */
 
-static bool
-is_base64(const char *s, size_t n)
+bool
+compute_is_base64(const char *s, size_t n)
 {
     if (n % 4)
         return false;
@@ -333,6 +575,115 @@ check_metadata(ms_response *resp, json_t *meta, long long limit)
     return true;
 }
 
+bool
+compute_valid_description(ms_response *resp, const json_t *d)
+{
+    if (json_is_null(d))
+        return true;
+    if (!json_is_string(d)) {
+        compute_bad_field(resp, "description", d, "is not of type 'string', 'null'");
+        return false;
+    }
+    if (json_string_length(d) > 255) {
+        compute_bad_field(resp, "description", d, "is too long");
+        return false;
+    }
+    const char *t = json_string_value(d);
+    for (size_t k = 0; k < json_string_length(d); k++) {
+        unsigned char c = (unsigned char)t[k];
+        if (c < 0x20 || c == 0x7f) {
+            char *repr = compute_json_repr(d);
+            char *why = ms_asprintf("%s does not match the pattern of printable characters",
+                                    repr);
+            compute_bad_field(resp, "description", d, why);
+            free(why);
+            free(repr);
+            return false;
+        }
+    }
+    return true;
+}
+
+bool
+compute_valid_trusted_certs(ms_response *resp, const json_t *c)
+{
+    const char *f = "trusted_image_certificates";
+    if (json_is_null(c))
+        return true;
+    if (!json_is_array(c)) {
+        compute_bad_field(resp, f, c, "is not of type 'array', 'null'");
+        return false;
+    }
+    size_t n = json_array_size(c);
+    if (n < 1 || n > 50) {
+        compute_bad_field(resp, f, c, n < 1 ? "is too short" : "is too long");
+        return false;
+    }
+    for (size_t k = 0; k < n; k++) {
+        json_t *e = json_array_get(c, k);
+        if (!json_is_string(e) || json_string_length(e) < 1) {
+            compute_bad_field(resp, f, c, !json_is_string(e) ? "is not of type 'string'"
+                                                             : "is too short");
+            return false;
+        }
+        for (size_t j = 0; j < k; j++) {
+            if (json_equal(e, json_array_get(c, j))) {
+                compute_bad_field(resp, f, c, "has non-unique elements");
+                return false;
+            }
+        }
+    }
+    return true;
+}
+
+/* A tag: 1 to 60 characters, neither ',' nor '/'. */
+static const char *
+tag_problem(const json_t *t)
+{
+    if (!json_is_string(t))
+        return "is not of type 'string'";
+    size_t n = 0;
+    /* Length in characters, as jsonschema counts (UTF-8 continuation
+     * bytes do not start a character). */
+    for (const char *p = json_string_value(t); *p; p++)
+        n += ((unsigned char)*p & 0xc0) != 0x80;
+    if (n < 1)
+        return "is too short";
+    if (n > 60)
+        return "is too long";
+    if (strpbrk(json_string_value(t), ",/"))
+        return "does not match '^[^,/]*$'";
+    return NULL;
+}
+
+bool
+compute_valid_tags(ms_response *resp, const char *field, const json_t *tags)
+{
+    if (!json_is_array(tags)) {
+        compute_bad_field(resp, field, tags, "is not of type 'array'");
+        return false;
+    }
+    if (json_array_size(tags) > 50) {
+        compute_bad_field(resp, field, tags, "is too long");
+        return false;
+    }
+    for (size_t k = 0; k < json_array_size(tags); k++) {
+        json_t *t = json_array_get(tags, k);
+        const char *why = tag_problem(t);
+        if (why) {
+            char *repr = compute_json_repr(t);
+            char *msg = ms_asprintf("%s %s", repr, why);
+            char *f = ms_asprintf("%s/%zu", field, k);
+            compute_bad_field(resp, f, t, msg);
+            free(f);
+            free(msg);
+            free(repr);
+            return false;
+        }
+    }
+    return true;
+}
+
 void
 compute_random_password(char out[13])
 {
@@ -375,13 +726,28 @@ compute_server_create(ms_request *req, ms_response *resp)
     }
     static const char *const allowed[] = {
         "name", "imageRef", "flavorRef", "adminPass", "metadata", "networks",
-        "OS-DCF:diskConfig", "accessIPv4", "accessIPv6", "personality", "availability_zone",
+        "OS-DCF:diskConfig", "accessIPv4", "accessIPv6", "availability_zone",
         "block_device_mapping", "block_device_mapping_v2", "config_drive", "key_name",
         "min_count", "max_count", "return_reservation_id", "security_groups", "user_data"};
+    /* Parameters later microversions add (or, personality, remove). */
+    static const struct {
+        const char *key;
+        int min, max;
+    } versioned[] = {
+        {"personality", 0, MS_MV(2, 56)},
+        {"description", MS_MV(2, 19), 0},
+        {"tags", MS_MV(2, 52), 0},
+        {"trusted_image_certificates", MS_MV(2, 63), 0},
+        {"host", MS_MV(2, 74), 0},
+        {"hypervisor_hostname", MS_MV(2, 74), 0},
+    };
     json_object_foreach(srv, k, v) {
         bool ok = false;
         for (size_t a = 0; a < MS_ARRAY_LEN(allowed); a++)
             ok = ok || !strcmp(allowed[a], k);
+        for (size_t a = 0; a < MS_ARRAY_LEN(versioned); a++)
+            ok = ok || (!strcmp(versioned[a].key, k) && req->mv >= versioned[a].min &&
+                        (!versioned[a].max || req->mv <= versioned[a].max));
         if (!ok) {
             ms_resp_error(resp, 400,
                           "Invalid input for field/attribute server. Value: {...}. "
@@ -437,6 +803,41 @@ compute_server_create(ms_request *req, ms_response *resp)
         }
         snprintf(image_id, sizeof(image_id), "%s", s);
     }
+    json_t *desc = json_object_get(srv, "description");
+    if (desc && !compute_valid_description(resp, desc))
+        return 0;
+    json_t *tags = json_object_get(srv, "tags");
+    if (tags && !compute_valid_tags(resp, "tags", tags))
+        return 0;
+    json_t *certs = json_object_get(srv, "trusted_image_certificates");
+    if (certs && !compute_valid_trusted_certs(resp, certs))
+        return 0;
+    json_t *req_host = json_object_get(srv, "host");
+    json_t *req_node = json_object_get(srv, "hypervisor_hostname");
+    for (int x = 0; x < 2; x++) {
+        json_t *h = x ? req_node : req_host;
+        const char *f = x ? "hypervisor_hostname" : "host";
+        if (!h)
+            continue;
+        if (!json_is_string(h)) {
+            compute_bad_field(resp, f, h, "is not of type 'string'");
+            return 0;
+        }
+        size_t hl = json_string_length(h);
+        const char *hs = json_string_value(h);
+        if (hl < 1 || hl > 255 || strspn(hs, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                              "0123456789-._") != hl) {
+            char *repr = compute_json_repr(h);
+            char *why = hl < 1 ? ms_strdup("is too short")
+                               : hl > 255 ? ms_strdup("is too long")
+                                          : ms_asprintf("%s does not match "
+                                                        "'^[a-zA-Z0-9-._]*$'", repr);
+            compute_bad_field(resp, f, h, why);
+            free(why);
+            free(repr);
+            return 0;
+        }
+    }
     json_t *ud = json_object_get(srv, "user_data");
     if (ud) {
         if (!json_is_string(ud)) {
@@ -448,7 +849,7 @@ compute_server_create(ms_request *req, ms_response *resp)
                                      "(too long). is too long");
             return 0;
         }
-        if (!is_base64(json_string_value(ud), json_string_length(ud))) {
+        if (!compute_is_base64(json_string_value(ud), json_string_length(ud))) {
             compute_bad_field(resp, "user_data", ud, "is not a 'base64'");
             return 0;
         }
@@ -491,6 +892,41 @@ compute_server_create(ms_request *req, ms_response *resp)
             ms_resp_error(resp, 400, "The requested availability zone is not available");
             return 0;
         }
+    }
+    if (req_host || req_node) {
+        /* 2.74: admins only (compute:servers:create:requested_destination),
+         * not with the "zone:host:node" form, and the host/node must exist. */
+        if (!req->auth.is_admin) {
+            ms_resp_error(resp, 403, "Policy doesn't allow compute:servers:create:"
+                                     "requested_destination to be performed.");
+            return 0;
+        }
+        if (az && strchr(json_string_value(az), ':')) {
+            ms_resp_error(resp, 400, "The requested availability zone is not available");
+            return 0;
+        }
+        bool exists = false;
+        int hrc = compute_instance_db_host_exists(
+            req_host ? json_string_value(req_host) : NULL,
+            req_node ? json_string_value(req_node) : NULL, &exists);
+        if (hrc < 0)
+            return hrc;
+        if (!exists) {
+            if (req_node)
+                ms_resp_error(resp, 400, "Compute host %s could not be found.",
+                              json_string_value(req_node));
+            else
+                ms_resp_error(resp, 400, "Compute host %s could not be found.",
+                              json_string_value(req_host));
+            return 0;
+        }
+    }
+    json_t *rri = json_object_get(srv, "return_reservation_id");
+    int return_resv = 0;
+    if (rri && (return_resv = compute_json_bool(rri)) < 0) {
+        compute_bad_field(resp, "return_reservation_id", rri,
+                          "is not one of the boolean values");
+        return 0;
     }
     json_t *cd = json_object_get(srv, "config_drive");
     int config_drive = 0;
@@ -598,20 +1034,28 @@ compute_server_create(ms_request *req, ms_response *resp)
                       (long long)f.root_gb << 30, img_size);
         return 0;
     }
+    /* The server keeps a copy of the flavor's extra specs (shown from 2.47). */
+    json_t *extra_specs = NULL;
+    if ((rc = compute_flavor_db_specs(f.id, &extra_specs)) < 0)
+        return rc;
     json_t *kn = json_object_get(srv, "key_name");
     compute_keypair key = {0};
     if (kn) {
         if (!json_is_string(kn)) {
             compute_bad_field(resp, "key_name", kn, "is not of type 'string'");
+            json_decref(extra_specs);
             return 0;
         }
         rc = compute_keypair_db_get(req->auth.user_id, json_string_value(kn), &key);
         if (rc == -ENOENT) {
             ms_resp_error(resp, 400, "Invalid key_name provided.");
+            json_decref(extra_specs);
             return 0;
         }
-        if (rc < 0)
+        if (rc < 0) {
+            json_decref(extra_specs);
             return rc;
+        }
     }
 
     size_t n = (size_t)max_count;
@@ -668,7 +1112,19 @@ compute_server_create(ms_request *req, ms_response *resp)
         i->created_at = i->updated_at = now;
         i->metadata = meta ? json_incref(meta) : json_object();
         snprintf(i->server_group, sizeof(i->server_group), "%s", group_uuid);
+        if (desc && json_is_string(desc))
+            i->description = ms_strdup(json_string_value(desc));
+        i->tags = tags ? json_incref(tags) : NULL;
+        i->trusted_certs = certs && json_is_array(certs) ? json_incref(certs) : NULL;
+        i->flavor_extra = json_incref(extra_specs);
+        if (req_host)
+            snprintf(i->requested_host, sizeof(i->requested_host), "%s",
+                     json_string_value(req_host));
+        if (req_node)
+            snprintf(i->requested_node, sizeof(i->requested_node), "%s",
+                     json_string_value(req_node));
     }
+    json_decref(extra_specs);
     compute_keypair_clear(&key);
     char msg[512];
     rc = compute_instance_db_create(insts, n, limits, req->request_id, task_ids, msg,
@@ -679,6 +1135,12 @@ compute_server_create(ms_request *req, ms_response *resp)
     } else if (rc == 0) {
         for (size_t x = 0; x < n; x++)
             ms_task_publish("compute", ms_conf.host, task_ids[x]);
+    }
+    if (rc == 0 && return_resv) {
+        /* Nova answers a multiple create that asks for it with the
+         * reservation id alone (list servers by it to find them). */
+        ms_resp_json(resp, 202, json_pack("{s:s}", "reservation_id", resv));
+    } else if (rc == 0) {
         json_t *s = json_pack("{s:s,s:s,s:[{s:s}]}", "id", insts[0].uuid, "OS-DCF:diskConfig",
                               "MANUAL", "security_groups", "name", "default");
         json_object_set_new(s, "links", compute_links(req, "servers", insts[0].uuid));
@@ -714,7 +1176,8 @@ compute_server_update(ms_request *req, ms_response *resp)
     json_t *v;
     json_object_foreach(srv, k, v) {
         if (strcmp(k, "name") && strcmp(k, "accessIPv4") && strcmp(k, "accessIPv6") &&
-            strcmp(k, "OS-DCF:diskConfig")) {
+            strcmp(k, "OS-DCF:diskConfig") &&
+            (strcmp(k, "description") || req->mv < MS_MV(2, 19))) {
             ms_resp_error(resp, 400,
                           "Invalid input for field/attribute server. Value: {...}. "
                           "Additional properties are not allowed ('%s' was unexpected)",
@@ -730,6 +1193,9 @@ compute_server_update(ms_request *req, ms_response *resp)
                           "characters. Can not start or end with whitespace.");
         return 0;
     }
+    json_t *desc = json_object_get(srv, "description");
+    if (desc && !compute_valid_description(resp, desc))
+        return 0;
     compute_instance i;
     int rc = compute_server_lookup(req, resp, &i);
     if (rc < 0)
@@ -737,13 +1203,18 @@ compute_server_update(ms_request *req, ms_response *resp)
     rc = compute_instance_db_update(i.uuid, name ? json_string_value(name) : NULL,
                                     ms_json_strval(srv, "accessIPv4"),
                                     ms_json_strval(srv, "accessIPv6"));
+    if (rc == 0 && desc)
+        rc = compute_instance_db_set_description(i.uuid, json_string_value(desc));
     compute_instance_clear(&i);
     if (rc < 0)
         return rc;
     rc = compute_server_lookup(req, resp, &i);
     if (rc < 0)
         return rc == -ENOENT ? 0 : rc;
-    ms_resp_json(resp, 200, json_pack("{s:o}", "server", compute_server_json(req, &i, true)));
+    /* Before 2.75 Nova answers an update with a subset of the server. */
+    compute_server_view view = {.partial = req->mv < MS_MV(2, 75), .server_groups = true};
+    ms_resp_json(resp, 200,
+                 json_pack("{s:o}", "server", compute_server_json_view(req, &i, &view)));
     compute_instance_clear(&i);
     return 0;
 }
@@ -964,57 +1435,345 @@ compute_server_metadata_delete(ms_request *req, ms_response *resp)
 
 /* ---- os-instance-actions ---- */
 
+/* The server whose actions are asked for: deleted ones too from 2.21. */
+static int
+actions_instance(ms_request *req, ms_response *resp, compute_instance *i)
+{
+    const char *id = ms_req_param(req, "server_id");
+    int rc = compute_instance_db_get(id, req->mv >= MS_MV(2, 21), i);
+    if (rc == 0 && !req->auth.is_admin && strcmp(i->project_id, req->auth.project_id)) {
+        compute_instance_clear(i);
+        rc = -ENOENT;
+    }
+    if (rc == -ENOENT)
+        ms_resp_error(resp, 404, "Instance %s could not be found.", id);
+    return rc;
+}
+
+typedef struct {
+    ms_response *resp;
+    int mv;
+    bool bad;
+} actions_check;
+
+static bool
+check_actions_param(void *cls, const char *key, const char *value)
+{
+    actions_check *c = cls;
+    (void)value;
+    if (!strcmp(key, "limit") || !strcmp(key, "marker") || !strcmp(key, "changes-since") ||
+        (!strcmp(key, "changes-before") && c->mv >= MS_MV(2, 66)))
+        return true;
+    ms_resp_error(c->resp, 400,
+                  "Invalid input for query parameters %s. Value: %s. Additional properties "
+                  "are not allowed ('%s' was unexpected)",
+                  key, value, key);
+    c->bad = true;
+    return false;
+}
+
 int
 compute_server_actions_list(ms_request *req, ms_response *resp)
 {
-    const char *id = ms_req_param(req, "server_id");
     compute_instance i;
-    int rc = compute_instance_db_get(id, true, &i);
-    if (rc == 0 && !req->auth.is_admin && strcmp(i.project_id, req->auth.project_id)) {
-        compute_instance_clear(&i);
-        rc = -ENOENT;
+    int rc = actions_instance(req, resp, &i);
+    if (rc < 0)
+        return rc == -ENOENT ? 0 : rc;
+    char uuid[37];
+    snprintf(uuid, sizeof(uuid), "%s", i.uuid);
+    compute_instance_clear(&i);
+    compute_action_query q = {.updated_at = req->mv >= MS_MV(2, 58)};
+    int limit = 0;
+    if (req->mv >= MS_MV(2, 58)) {
+        /* 2.58: paging and changes-since; 2.66 changes-before. */
+        actions_check chk = {.resp = resp, .mv = req->mv};
+        ms_req_query_each(req, check_actions_param, &chk);
+        if (chk.bad)
+            return 0;
+        if (compute_limit_marker(req, resp, &limit, &q.marker) < 0)
+            return 0;
+        q.limit = limit;
+        static const char *const names[] = {"changes-since", "changes-before"};
+        int64_t *dst[] = {&q.changes_since, &q.changes_before};
+        for (int k = 0; k < 2; k++) {
+            const char *t = ms_req_query(req, names[k]);
+            if (!t)
+                continue;
+            *dst[k] = ms_time_parse(t);
+            if (*dst[k] < 0) {
+                ms_resp_error(resp, 400,
+                              "Invalid input for query parameters %s. Value: %s. '%s' is "
+                              "not a 'date-time'",
+                              names[k], t, t);
+                return 0;
+            }
+        }
+        if (q.changes_since && q.changes_before && q.changes_before < q.changes_since) {
+            ms_resp_error(resp, 400, "The value of changes-since must be less than or equal "
+                                     "to changes-before.");
+            return 0;
+        }
     }
+    json_t *arr;
+    rc = compute_action_db_list(uuid, &q, &arr);
     if (rc == -ENOENT) {
-        ms_resp_error(resp, 404, "Instance %s could not be found.", id);
+        ms_resp_error(resp, 400, "Marker %s could not be found.", q.marker);
         return 0;
     }
     if (rc < 0)
         return rc;
-    compute_instance_clear(&i);
-    json_t *arr;
-    rc = compute_action_db_list(id, &arr);
-    if (rc < 0)
-        return rc;
-    ms_resp_json(resp, 200, json_pack("{s:o}", "instanceActions", arr));
+    json_t *body = json_pack("{s:o}", "instanceActions", arr);
+    size_t n = json_array_size(arr);
+    if (q.limit > 0 && n == (size_t)q.limit) {
+        char *coll = ms_asprintf("servers/%s/os-instance-actions", uuid);
+        json_object_set_new(body, "links",
+                            compute_next_link(req, coll,
+                                              ms_json_strval(json_array_get(arr, n - 1),
+                                                             "request_id")));
+        free(coll);
+    }
+    ms_resp_json(resp, 200, body);
     return 0;
 }
 
 int
 compute_server_action_show(ms_request *req, ms_response *resp)
 {
-    const char *id = ms_req_param(req, "server_id");
     const char *rid = ms_req_param(req, "request_id");
     compute_instance i;
-    int rc = compute_instance_db_get(id, true, &i);
-    if (rc == 0 && !req->auth.is_admin && strcmp(i.project_id, req->auth.project_id)) {
-        compute_instance_clear(&i);
-        rc = -ENOENT;
-    }
+    int rc = actions_instance(req, resp, &i);
+    if (rc < 0)
+        return rc == -ENOENT ? 0 : rc;
+    json_t *a = NULL;
+    long long aid = 0;
+    rc = compute_action_db_get(i.uuid, rid, req->mv >= MS_MV(2, 58), &a, &aid);
     if (rc == -ENOENT) {
-        ms_resp_error(resp, 404, "Instance %s could not be found.", id);
-        return 0;
+        ms_resp_error(resp, 404, "Action %s not found", rid);
+        rc = 0;
+        goto out;
     }
     if (rc < 0)
-        return rc;
-    compute_instance_clear(&i);
-    json_t *a;
-    rc = compute_action_db_get(id, rid, &a);
-    if (rc == -ENOENT) {
-        ms_resp_error(resp, 404, "Action for request_id %s on instance %s not found", rid, id);
-        return 0;
+        goto out;
+    /* Events: admins always (with traceback, and host from 2.62), others
+     * from 2.51; hostId for everyone from 2.62. */
+    bool admin = req->auth.is_admin;
+    if (admin || req->mv >= MS_MV(2, 51)) {
+        json_t *events;
+        if ((rc = compute_action_db_events(aid, &events)) < 0) {
+            json_decref(a);
+            goto out;
+        }
+        size_t k;
+        json_t *e;
+        json_array_foreach(events, k, e) {
+            const char *host = ms_json_strval(e, "host");
+            if (req->mv >= MS_MV(2, 62)) {
+                char hid[57];
+                host_id(ms_json_strval(a, "project_id"), host, hid);
+                json_object_set_new(e, "hostId", json_string(hid));
+            }
+            if (!admin)
+                json_object_del(e, "traceback");
+            if (!admin || req->mv < MS_MV(2, 62))
+                json_object_del(e, "host");
+            else if (!host)
+                json_object_set_new(e, "host", json_null());
+        }
+        json_object_set_new(a, "events", events);
     }
-    if (rc < 0)
-        return rc;
     ms_resp_json(resp, 200, json_pack("{s:o}", "instanceAction", a));
+out:
+    compute_instance_clear(&i);
+    return rc;
+}
+
+/* ---- server tags (2.26) ---- */
+
+/* Tags change only in these states (Nova's server tags controller). */
+static bool
+tags_state_ok(ms_response *resp, const compute_instance *i, const char *action)
+{
+    static const char *const ok[] = {"active", "paused", "suspended", "stopped"};
+    for (size_t k = 0; k < MS_ARRAY_LEN(ok); k++) {
+        if (!strcmp(ok[k], i->vm_state))
+            return true;
+    }
+    ms_resp_error(resp, 409, "Cannot '%s' instance %s while it is in vm_state %s", action,
+                  i->uuid, i->vm_state);
+    return false;
+}
+
+int
+compute_server_tags_list(ms_request *req, ms_response *resp)
+{
+    compute_instance i;
+    int rc = compute_server_lookup(req, resp, &i);
+    if (rc < 0)
+        return rc == -ENOENT ? 0 : rc;
+    ms_resp_json(resp, 200, json_pack("{s:O}", "tags", i.tags));
+    compute_instance_clear(&i);
+    return 0;
+}
+
+int
+compute_server_tags_replace(ms_request *req, ms_response *resp)
+{
+    json_t *body = ms_req_json(req, resp);
+    if (!body)
+        return 0;
+    const char *k;
+    json_t *v;
+    json_object_foreach(body, k, v) {
+        if (strcmp(k, "tags")) {
+            ms_resp_error(resp, 400,
+                          "Invalid input for field/attribute tags. Value: {...}. Additional "
+                          "properties are not allowed ('%s' was unexpected)",
+                          k);
+            return 0;
+        }
+    }
+    json_t *tags = json_object_get(body, "tags");
+    if (!tags) {
+        ms_resp_error(resp, 400, "Invalid input for field/attribute tags. Value: {}. 'tags' "
+                                 "is a required property");
+        return 0;
+    }
+    if (!compute_valid_tags(resp, "tags", tags))
+        return 0;
+    compute_instance i;
+    int rc = compute_server_lookup(req, resp, &i);
+    if (rc < 0)
+        return rc == -ENOENT ? 0 : rc;
+    if (tags_state_ok(resp, &i, "update tags")) {
+        json_t *now = NULL;
+        if ((rc = compute_instance_db_tags_replace(i.uuid, tags)) == 0 &&
+            (rc = compute_instance_db_tags(i.uuid, &now)) == 0)
+            ms_resp_json(resp, 200, json_pack("{s:o}", "tags", now));
+    }
+    compute_instance_clear(&i);
+    return rc;
+}
+
+int
+compute_server_tags_delete_all(ms_request *req, ms_response *resp)
+{
+    compute_instance i;
+    int rc = compute_server_lookup(req, resp, &i);
+    if (rc < 0)
+        return rc == -ENOENT ? 0 : rc;
+    if (tags_state_ok(resp, &i, "delete tags")) {
+        if ((rc = compute_instance_db_tags_replace(i.uuid, NULL)) == 0)
+            ms_resp_empty(resp, 204);
+    }
+    compute_instance_clear(&i);
+    return rc;
+}
+
+static bool
+has_tag(const compute_instance *i, const char *tag)
+{
+    size_t k;
+    json_t *t;
+    json_array_foreach(i->tags, k, t) {
+        if (!strcmp(json_string_value(t), tag))
+            return true;
+    }
+    return false;
+}
+
+int
+compute_server_tag_check(ms_request *req, ms_response *resp)
+{
+    const char *tag = ms_req_param(req, "tag");
+    compute_instance i;
+    int rc = compute_server_lookup(req, resp, &i);
+    if (rc < 0)
+        return rc == -ENOENT ? 0 : rc;
+    if (has_tag(&i, tag))
+        ms_resp_empty(resp, 204);
+    else
+        ms_resp_error(resp, 404, "Server %s has no tag '%s'", i.uuid, tag);
+    compute_instance_clear(&i);
+    return 0;
+}
+
+int
+compute_server_tag_add(ms_request *req, ms_response *resp)
+{
+    const char *tag = ms_req_param(req, "tag");
+    compute_instance i;
+    int rc = compute_server_lookup(req, resp, &i);
+    if (rc < 0)
+        return rc == -ENOENT ? 0 : rc;
+    if (!tags_state_ok(resp, &i, "update tag"))
+        goto out;
+    json_t *t = json_string(tag);
+    const char *why = tag_problem(t);
+    json_decref(t);
+    if (why) {
+        ms_resp_error(resp, 400,
+                      "Tag '%s' is invalid. It must be a non empty string without characters "
+                      "'/' and ','. Validation error message: '%s' %s",
+                      tag, tag, why);
+        goto out;
+    }
+    if (json_array_size(i.tags) >= 50) {
+        ms_resp_error(resp, 400, "The number of tags exceeded the per-server limit 50");
+        goto out;
+    }
+    if (has_tag(&i, tag)) {
+        ms_resp_empty(resp, 204);
+        goto out;
+    }
+    if ((rc = compute_instance_db_tag_add(i.uuid, tag)) == 0) {
+        char *base = compute_href(req, "servers", i.uuid);
+        ms_buf b = {0};
+        ms_buf_adds(&b, base);
+        ms_buf_adds(&b, "/tags/");
+        ms_buf_adds(&b, tag);
+        ms_resp_header(resp, "Location", ms_buf_cstr(&b));
+        ms_buf_free(&b);
+        free(base);
+        ms_resp_empty(resp, 201);
+    }
+out:
+    compute_instance_clear(&i);
+    return rc;
+}
+
+int
+compute_server_tag_delete(ms_request *req, ms_response *resp)
+{
+    const char *tag = ms_req_param(req, "tag");
+    compute_instance i;
+    int rc = compute_server_lookup(req, resp, &i);
+    if (rc < 0)
+        return rc == -ENOENT ? 0 : rc;
+    if (tags_state_ok(resp, &i, "delete tag")) {
+        bool found = false;
+        if ((rc = compute_instance_db_tag_delete(i.uuid, tag, &found)) == 0) {
+            if (found)
+                ms_resp_empty(resp, 204);
+            else
+                ms_resp_error(resp, 404, "Instance %s has no tag %s", i.uuid, tag);
+        }
+    }
+    compute_instance_clear(&i);
+    return rc;
+}
+
+/* ---- topology (2.78) ---- */
+
+/* Guests here get no NUMA topology (no hw:numa_* handling in the driver),
+ * so Nova's answer for such a server: no nodes, no page size. */
+int
+compute_server_topology(ms_request *req, ms_response *resp)
+{
+    compute_instance i;
+    int rc = compute_server_lookup(req, resp, &i);
+    if (rc < 0)
+        return rc == -ENOENT ? 0 : rc;
+    compute_instance_clear(&i);
+    ms_resp_json(resp, 200, json_pack("{s:[],s:n}", "nodes", "pagesize_kb"));
     return 0;
 }

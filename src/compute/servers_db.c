@@ -19,7 +19,7 @@
     " availability_zone, config_drive, access_ip_v4, access_ip_v6, progress, locked,"    \
     " locked_by, reservation_id, launch_index, fault_code, fault_message, fault_details," \
     " fault_created, launched_at, terminated_at, created_at, updated_at, deleted_at,"    \
-    " deleted, shelved_image_id"
+    " deleted, shelved_image_id, locked_reason, trusted_certs, flavor_extra"
 
 #define CPY(dst, i) snprintf((dst), sizeof(dst), "%s", ms_cell(r, row, (i)) ? ms_cell(r, row, (i)) : "")
 
@@ -31,7 +31,11 @@ compute_instance_clear(compute_instance *i)
     free(i->user_data);
     free(i->fault_message);
     free(i->fault_details);
+    free(i->locked_reason);
     json_decref(i->metadata);
+    json_decref(i->trusted_certs);
+    json_decref(i->flavor_extra);
+    json_decref(i->tags);
     memset(i, 0, sizeof(*i));
 }
 
@@ -82,6 +86,11 @@ inst_from_row(const ms_result *r, size_t row, compute_instance *i)
     i->deleted_at = ms_cell_int(r, row, 40);
     i->deleted = ms_cell_int(r, row, 41) != 0;
     CPY(i->shelved_image_id, 42);
+    i->locked_reason = ms_strdup(ms_cell(r, row, 43));
+    if (ms_cell(r, row, 44))
+        i->trusted_certs = json_loads(ms_cell(r, row, 44), 0, NULL);
+    if (ms_cell(r, row, 45))
+        i->flavor_extra = json_loads(ms_cell(r, row, 45), 0, NULL);
 }
 
 static int
@@ -98,7 +107,7 @@ meta_load_one(compute_instance *i)
     for (size_t k = 0; k < r->nrows; k++)
         json_object_set_new(i->metadata, ms_cell(r, k, 0), json_string(ms_cell(r, k, 1)));
     ms_result_free(r);
-    return 0;
+    return compute_instance_db_tags(i->uuid, &i->tags);
 }
 
 int
@@ -166,6 +175,8 @@ compute_instance_db_create(compute_instance *insts, size_t n, const long long li
     }
     for (size_t k = 0; k < n; k++) {
         compute_instance *i = &insts[k];
+        char *certs = i->trusted_certs ? json_dumps(i->trusted_certs, JSON_COMPACT) : NULL;
+        char *extra = i->flavor_extra ? json_dumps(i->flavor_extra, JSON_COMPACT) : NULL;
         rc = MS_DB_QUERY(
             NULL,
             "INSERT INTO compute_instances (uuid, project_id, user_id, display_name,"
@@ -173,7 +184,8 @@ compute_instance_db_create(compute_instance *insts, size_t n, const long long li
             " vcpus, root_gb, ephemeral_gb, swap, key_name, key_data, user_data, vm_state,"
             " task_state, power_state, availability_zone, requested_az, config_drive,"
             " access_ip_v4, access_ip_v6, reservation_id, launch_index, created_at,"
-            " updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            " updated_at, trusted_certs, flavor_extra)"
+            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             MS_P_STR(i->uuid), MS_P_STR(i->project_id), MS_P_STR(i->user_id),
             MS_P_STR(i->name), MS_P_STR(i->description), MS_P_STR(i->hostname),
             MS_P_STR(i->image_ref), MS_P_STR(i->flavorid), MS_P_STR(i->flavor_name),
@@ -184,9 +196,21 @@ compute_instance_db_create(compute_instance *insts, size_t n, const long long li
             MS_P_STR(nz(i->availability_zone)), MS_P_STR(nz(i->availability_zone)),
             MS_P_STR(i->config_drive), MS_P_STR(nz(i->access_ip_v4)),
             MS_P_STR(nz(i->access_ip_v6)), MS_P_STR(i->reservation_id),
-            MS_P_INT(i->launch_index), MS_P_INT(i->created_at), MS_P_INT(i->updated_at));
+            MS_P_INT(i->launch_index), MS_P_INT(i->created_at), MS_P_INT(i->updated_at),
+            MS_P_STR(certs), MS_P_STR(extra));
+        free(certs);
+        free(extra);
         if (rc < 0)
             goto fail;
+        for (size_t t = 0; i->tags && t < json_array_size(i->tags); t++) {
+            rc = MS_DB_QUERY(NULL,
+                             "INSERT IGNORE INTO compute_instance_tags (instance_uuid, tag)"
+                             " VALUES (?,?)",
+                             MS_P_STR(i->uuid),
+                             MS_P_STR(json_string_value(json_array_get(i->tags, t))));
+            if (rc < 0)
+                goto fail;
+        }
         if (i->server_group[0] &&
             ((rc = compute_server_group_db_add_member(i->server_group, i->uuid)) < 0 ||
              (rc = MS_DB_QUERY(NULL, "UPDATE compute_instances SET server_group = ?"
@@ -213,6 +237,10 @@ compute_instance_db_create(compute_instance *insts, size_t n, const long long li
         if (rc < 0)
             goto fail;
         json_t *payload = json_pack("{s:s}", "request_id", request_id);
+        if (i->requested_host[0])
+            json_object_set_new(payload, "requested_host", json_string(i->requested_host));
+        if (i->requested_node[0])
+            json_object_set_new(payload, "requested_node", json_string(i->requested_node));
         rc = ms_task_enqueue("compute", ms_conf.host, "build_instance", i->uuid, payload,
                              &task_ids[k]);
         json_decref(payload);
@@ -398,13 +426,186 @@ compute_instance_db_update(const char *uuid, const char *name, const char *acces
 }
 
 int
-compute_instance_db_lock(const char *uuid, bool locked, const char *by)
+compute_instance_db_set_description(const char *uuid, const char *description)
 {
     return MS_DB_QUERY(NULL,
-                       "UPDATE compute_instances SET locked = ?, locked_by = ?, updated_at = ?"
+                       "UPDATE compute_instances SET display_description = ?, updated_at = ?"
                        " WHERE uuid = ? AND deleted = 0",
-                       MS_P_BOOL(locked), MS_P_STR(by), MS_P_INT(compute_now()),
+                       MS_P_STR(description), MS_P_INT(compute_now()), MS_P_STR(uuid));
+}
+
+int
+compute_instance_db_set_key(const char *uuid, const char *key_name, const char *key_data)
+{
+    return MS_DB_QUERY(NULL,
+                       "UPDATE compute_instances SET key_name = ?, key_data = ?, updated_at = ?"
+                       " WHERE uuid = ? AND deleted = 0",
+                       MS_P_STR(key_name), MS_P_STR(key_data), MS_P_INT(compute_now()),
                        MS_P_STR(uuid));
+}
+
+int
+compute_instance_db_set_user_data(const char *uuid, const char *user_data)
+{
+    return MS_DB_QUERY(NULL,
+                       "UPDATE compute_instances SET user_data = ?, updated_at = ?"
+                       " WHERE uuid = ? AND deleted = 0",
+                       MS_P_STR(user_data), MS_P_INT(compute_now()), MS_P_STR(uuid));
+}
+
+int
+compute_instance_db_set_trusted_certs(const char *uuid, const json_t *certs)
+{
+    char *text = certs ? json_dumps(certs, JSON_COMPACT) : NULL;
+    int rc = MS_DB_QUERY(NULL,
+                         "UPDATE compute_instances SET trusted_certs = ?, updated_at = ?"
+                         " WHERE uuid = ? AND deleted = 0",
+                         MS_P_STR(text), MS_P_INT(compute_now()), MS_P_STR(uuid));
+    free(text);
+    return rc;
+}
+
+int
+compute_instance_db_set_az(const char *uuid, const char *az)
+{
+    return MS_DB_QUERY(NULL,
+                       "UPDATE compute_instances SET availability_zone = ?, requested_az = ?,"
+                       " updated_at = ? WHERE uuid = ? AND deleted = 0",
+                       MS_P_STR(az), MS_P_STR(az), MS_P_INT(compute_now()), MS_P_STR(uuid));
+}
+
+/* Nova's host_status: "" without a host, then DOWN (forced down),
+ * MAINTENANCE (disabled), UP or UNKNOWN (no recent heartbeat). */
+int
+compute_instance_db_host_status(const char *host, int64_t down_after_us, char out[16])
+{
+    out[0] = '\0';
+    if (ms_str_empty(host))
+        return 0;
+    ms_result *r = NULL;
+    int rc = MS_DB_QUERY(&r,
+                         "SELECT disabled, forced_down, updated_at FROM compute_services"
+                         " WHERE host = ? AND `binary` = 'nova-compute'",
+                         MS_P_STR(host));
+    if (rc < 0)
+        return rc;
+    if (r->nrows == 0)
+        snprintf(out, 16, "UNKNOWN");
+    else if (ms_cell_bool(r, 0, 1))
+        snprintf(out, 16, "DOWN");
+    else if (ms_cell_bool(r, 0, 0))
+        snprintf(out, 16, "MAINTENANCE");
+    else if (compute_now() - ms_cell_int(r, 0, 2) < down_after_us)
+        snprintf(out, 16, "UP");
+    else
+        snprintf(out, 16, "UNKNOWN");
+    ms_result_free(r);
+    return 0;
+}
+
+/* Whether a compute host (and node, when given) exists. */
+int
+compute_instance_db_host_exists(const char *host, const char *node, bool *exists)
+{
+    ms_result *r = NULL;
+    int rc = MS_DB_QUERY(&r,
+                         "SELECT id FROM compute_nodes WHERE (? IS NULL OR host = ?)"
+                         " AND (? IS NULL OR hypervisor_hostname = ?)",
+                         MS_P_STR(host), MS_P_STR(host), MS_P_STR(node), MS_P_STR(node));
+    if (rc < 0)
+        return rc;
+    *exists = r->nrows > 0;
+    ms_result_free(r);
+    return 0;
+}
+
+int
+compute_instance_db_groups(const char *uuid, json_t **out)
+{
+    ms_result *r = NULL;
+    int rc = MS_DB_QUERY(&r,
+                         "SELECT group_uuid FROM compute_server_group_members"
+                         " WHERE instance_uuid = ?",
+                         MS_P_STR(uuid));
+    if (rc < 0)
+        return rc;
+    *out = json_array();
+    for (size_t k = 0; k < r->nrows; k++)
+        json_array_append_new(*out, json_string(ms_cell(r, k, 0)));
+    ms_result_free(r);
+    return 0;
+}
+
+/* ---- tags ---- */
+
+int
+compute_instance_db_tags(const char *uuid, json_t **out)
+{
+    ms_result *r = NULL;
+    int rc = MS_DB_QUERY(&r,
+                         "SELECT tag FROM compute_instance_tags WHERE instance_uuid = ?"
+                         " ORDER BY tag",
+                         MS_P_STR(uuid));
+    if (rc < 0)
+        return rc;
+    *out = json_array();
+    for (size_t k = 0; k < r->nrows; k++)
+        json_array_append_new(*out, json_string(ms_cell(r, k, 0)));
+    ms_result_free(r);
+    return 0;
+}
+
+int
+compute_instance_db_tags_replace(const char *uuid, const json_t *tags)
+{
+    int rc = ms_db_begin();
+    if (rc < 0)
+        return rc;
+    rc = MS_DB_QUERY(NULL, "DELETE FROM compute_instance_tags WHERE instance_uuid = ?",
+                     MS_P_STR(uuid));
+    for (size_t k = 0; rc == 0 && tags && k < json_array_size(tags); k++)
+        rc = MS_DB_QUERY(NULL,
+                         "INSERT IGNORE INTO compute_instance_tags (instance_uuid, tag)"
+                         " VALUES (?,?)",
+                         MS_P_STR(uuid), MS_P_STR(json_string_value(json_array_get(tags, k))));
+    if (rc < 0) {
+        ms_db_rollback();
+        return rc;
+    }
+    return ms_db_commit();
+}
+
+int
+compute_instance_db_tag_add(const char *uuid, const char *tag)
+{
+    return MS_DB_QUERY(NULL,
+                       "INSERT IGNORE INTO compute_instance_tags (instance_uuid, tag)"
+                       " VALUES (?,?)",
+                       MS_P_STR(uuid), MS_P_STR(tag));
+}
+
+int
+compute_instance_db_tag_delete(const char *uuid, const char *tag, bool *found)
+{
+    ms_result *r = NULL;
+    int rc = MS_DB_QUERY(&r,
+                         "DELETE FROM compute_instance_tags WHERE instance_uuid = ?"
+                         " AND tag = ?",
+                         MS_P_STR(uuid), MS_P_STR(tag));
+    if (rc == 0)
+        *found = r->affected > 0;
+    ms_result_free(r);
+    return rc;
+}
+
+int
+compute_instance_db_lock(const char *uuid, bool locked, const char *by, const char *reason)
+{
+    return MS_DB_QUERY(NULL,
+                       "UPDATE compute_instances SET locked = ?, locked_by = ?,"
+                       " locked_reason = ?, updated_at = ? WHERE uuid = ? AND deleted = 0",
+                       MS_P_BOOL(locked), MS_P_STR(by), MS_P_STR(reason),
+                       MS_P_INT(compute_now()), MS_P_STR(uuid));
 }
 
 int
@@ -476,10 +677,13 @@ compute_instance_db_on_host(const char *host, compute_instance **out, size_t *n)
 enum {
     F_PROJECT = 1 << 0, F_NAME = 1 << 1, F_IMAGE = 1 << 2, F_FLAVOR = 1 << 3,
     F_HOST = 1 << 4, F_VMSTATE = 1 << 5, F_CHANGES = 1 << 6, F_MARKER = 1 << 7,
-    F_DELETED = 1 << 8, F_ALL = 1 << 9,
+    F_DELETED = 1 << 8, F_TAGS = 1 << 9, F_TAGS_ANY = 1 << 10, F_NOT_TAGS = 1 << 11,
+    F_NOT_TAGS_ANY = 1 << 12, F_LOCKED = 1 << 13, F_BEFORE = 1 << 14, F_NONE = 1 << 15,
+    F_RESV = 1 << 16, F_ALL = 1 << 17,
 };
 static const char *list_sql[F_ALL];
 static const char *meta_sql[COMPUTE_MAX_LIMIT + 1];
+static const char *tags_sql[COMPUTE_MAX_LIMIT + 1];
 static pthread_mutex_t sql_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static const char *
@@ -492,7 +696,7 @@ list_statement(unsigned f)
         /* changes-since includes deleted rows, as in Nova. */
         if (f & F_DELETED)
             ms_buf_adds(&b, "deleted <> 0");
-        else if (f & F_CHANGES)
+        else if (f & (F_CHANGES | F_BEFORE))
             ms_buf_adds(&b, "1 = 1");
         else
             ms_buf_adds(&b, "deleted = 0");
@@ -500,6 +704,8 @@ list_statement(unsigned f)
             ms_buf_adds(&b, " AND project_id = ?");
         if (f & F_NAME)
             ms_buf_adds(&b, " AND display_name REGEXP ?");
+        if (f & F_RESV)
+            ms_buf_adds(&b, " AND reservation_id REGEXP ?");
         if (f & F_IMAGE)
             ms_buf_adds(&b, " AND image_ref = ?");
         if (f & F_FLAVOR)
@@ -510,6 +716,28 @@ list_statement(unsigned f)
             ms_buf_adds(&b, " AND vm_state = ?");
         if (f & F_CHANGES)
             ms_buf_adds(&b, " AND updated_at >= ?");
+        /* The API shows "updated" to the second: a changes-before of that
+         * value must take the server in (Nova's column has no fraction). */
+        if (f & F_BEFORE)
+            ms_buf_adds(&b, " AND updated_at - updated_at % 1000000 <= ?");
+        if (f & F_LOCKED)
+            ms_buf_adds(&b, " AND locked = ?");
+        if (f & F_NONE)
+            ms_buf_adds(&b, " AND 1 = 0");
+        /* Tag lists are comma-joined (a tag cannot hold a comma), so one
+         * FIND_IN_SET parameter carries any number of them; "all of" compares
+         * the count of distinct matches with the count asked for. */
+#define TAG_MATCH " FROM compute_instance_tags t WHERE t.instance_uuid = uuid" \
+                  " AND FIND_IN_SET(t.tag, ?) > 0"
+        if (f & F_TAGS)
+            ms_buf_adds(&b, " AND (SELECT COUNT(DISTINCT t.tag)" TAG_MATCH ") = ?");
+        if (f & F_TAGS_ANY)
+            ms_buf_adds(&b, " AND EXISTS (SELECT 1" TAG_MATCH ")");
+        if (f & F_NOT_TAGS)
+            ms_buf_adds(&b, " AND (SELECT COUNT(DISTINCT t.tag)" TAG_MATCH ") < ?");
+        if (f & F_NOT_TAGS_ANY)
+            ms_buf_adds(&b, " AND NOT EXISTS (SELECT 1" TAG_MATCH ")");
+#undef TAG_MATCH
         if (f & F_MARKER)
             ms_buf_adds(&b, " AND (created_at < ? OR (created_at = ? AND id < ?))");
         ms_buf_adds(&b, " ORDER BY created_at DESC, id DESC LIMIT ?");
@@ -538,11 +766,29 @@ meta_statement(size_t n)
     return s;
 }
 
+static const char *
+tags_statement(size_t n)
+{
+    pthread_mutex_lock(&sql_lock);
+    if (!tags_sql[n]) {
+        ms_buf b = {0};
+        ms_buf_adds(&b, "SELECT instance_uuid, tag FROM compute_instance_tags"
+                        " WHERE instance_uuid IN (");
+        for (size_t k = 0; k < n; k++)
+            ms_buf_adds(&b, k ? ",?" : "?");
+        ms_buf_adds(&b, ") ORDER BY instance_uuid, tag");
+        tags_sql[n] = ms_buf_steal(&b);
+    }
+    const char *s = tags_sql[n];
+    pthread_mutex_unlock(&sql_lock);
+    return s;
+}
+
 int
 compute_instance_db_list(const compute_instance_query *q, compute_instance **out, size_t *n)
 {
     unsigned f = 0;
-    ms_param p[16];
+    ms_param p[32];
     size_t np = 0;
     if (q->deleted)
         f |= F_DELETED;
@@ -553,6 +799,10 @@ compute_instance_db_list(const compute_instance_query *q, compute_instance **out
     if (q->name_regex) {
         f |= F_NAME;
         p[np++] = MS_P_STR(q->name_regex);
+    }
+    if (q->reservation_regex) {
+        f |= F_RESV;
+        p[np++] = MS_P_STR(q->reservation_regex);
     }
     if (q->image) {
         f |= F_IMAGE;
@@ -574,6 +824,34 @@ compute_instance_db_list(const compute_instance_query *q, compute_instance **out
         f |= F_CHANGES;
         p[np++] = MS_P_INT(q->changes_since);
     }
+    if (q->changes_before) {
+        f |= F_BEFORE;
+        p[np++] = MS_P_INT(q->changes_before);
+    }
+    if (q->locked) {
+        f |= F_LOCKED;
+        p[np++] = MS_P_BOOL(q->locked == 1);
+    }
+    if (q->none)
+        f |= F_NONE;
+    if (q->tags) {
+        f |= F_TAGS;
+        p[np++] = MS_P_STR(q->tags);
+        p[np++] = MS_P_INT(q->tags_count);
+    }
+    if (q->tags_any) {
+        f |= F_TAGS_ANY;
+        p[np++] = MS_P_STR(q->tags_any);
+    }
+    if (q->not_tags) {
+        f |= F_NOT_TAGS;
+        p[np++] = MS_P_STR(q->not_tags);
+        p[np++] = MS_P_INT(q->not_tags_count);
+    }
+    if (q->not_tags_any) {
+        f |= F_NOT_TAGS_ANY;
+        p[np++] = MS_P_STR(q->not_tags_any);
+    }
     if (q->marker) {
         f |= F_MARKER;
         p[np++] = MS_P_INT(q->marker->created_at);
@@ -590,6 +868,7 @@ compute_instance_db_list(const compute_instance_query *q, compute_instance **out
     for (size_t k = 0; k < cnt; k++) {
         inst_from_row(r, k, &(*out)[k]);
         (*out)[k].metadata = json_object();
+        (*out)[k].tags = json_array();
     }
     ms_result_free(r);
     *n = cnt;
@@ -599,6 +878,21 @@ compute_instance_db_list(const compute_instance_query *q, compute_instance **out
     for (size_t k = 0; k < cnt; k++)
         mp[k] = MS_P_STR((*out)[k].uuid);
     rc = ms_db_query(&r, meta_statement(cnt), mp, cnt);
+    if (rc == 0) {
+        ms_result *tr = NULL;
+        rc = ms_db_query(&tr, tags_statement(cnt), mp, cnt);
+        for (size_t k = 0; rc == 0 && k < tr->nrows; k++) {
+            for (size_t t = 0; t < cnt; t++) {
+                if (!strcmp((*out)[t].uuid, ms_cell(tr, k, 0))) {
+                    json_array_append_new((*out)[t].tags, json_string(ms_cell(tr, k, 1)));
+                    break;
+                }
+            }
+        }
+        ms_result_free(tr);
+        if (rc < 0)
+            ms_result_free(r);
+    }
     free(mp);
     if (rc < 0)
         return rc;
@@ -652,7 +946,7 @@ compute_action_db_finish(const char *uuid, const char *request_id, const char *m
 }
 
 static json_t *
-action_json(const ms_result *r, size_t k)
+action_json(const ms_result *r, size_t k, bool updated_at)
 {
     char st[32];
     compute_time_iso_frac(ms_cell_int(r, k, 5), st);
@@ -661,34 +955,67 @@ action_json(const ms_result *r, size_t k)
                           "project_id", ms_cell(r, k, 3), "user_id", ms_cell(r, k, 4),
                           "start_time", st);
     ms_json_set_str(o, "message", ms_cell(r, k, 6));
+    if (updated_at) {
+        compute_time_iso_frac(ms_cell_int(r, k, 7), st);
+        json_object_set_new(o, "updated_at", json_string(st));
+    }
     return o;
 }
 
+#define ACTION_COLS                                                                      \
+    "instance_uuid, action, request_id, project_id, user_id, start_time, message,"       \
+    " updated_at, id"
+
 int
-compute_action_db_list(const char *uuid, json_t **out)
+compute_action_db_list(const char *uuid, const compute_action_query *q, json_t **out)
 {
+    int64_t mstart = 0;
+    long long mid = 0;
+    bool has_marker = q->marker != NULL;
     ms_result *r = NULL;
-    int rc = MS_DB_QUERY(&r,
-                         "SELECT instance_uuid, action, request_id, project_id, user_id,"
-                         " start_time, message FROM compute_instance_actions"
-                         " WHERE instance_uuid = ? ORDER BY start_time DESC, id DESC",
-                         MS_P_STR(uuid));
+    int rc;
+    if (has_marker) {
+        rc = MS_DB_QUERY(&r,
+                         "SELECT start_time, id FROM compute_instance_actions"
+                         " WHERE instance_uuid = ? AND request_id = ? ORDER BY id DESC LIMIT 1",
+                         MS_P_STR(uuid), MS_P_STR(q->marker));
+        if (rc < 0)
+            return rc;
+        if (r->nrows == 0) {
+            ms_result_free(r);
+            return -ENOENT;
+        }
+        mstart = ms_cell_int(r, 0, 0);
+        mid = ms_cell_int(r, 0, 1);
+        ms_result_free(r);
+    }
+    /* Newest first, as Nova; the marker is the last action of the previous page. */
+    rc = MS_DB_QUERY(&r,
+                     "SELECT " ACTION_COLS " FROM compute_instance_actions"
+                     " WHERE instance_uuid = ? AND (? = 0 OR updated_at >= ?)"
+                     " AND (? = 0 OR updated_at <= ?)"
+                     " AND (? = 0 OR start_time < ? OR (start_time = ? AND id < ?))"
+                     " ORDER BY start_time DESC, id DESC LIMIT ?",
+                     MS_P_STR(uuid), MS_P_INT(q->changes_since), MS_P_INT(q->changes_since),
+                     MS_P_INT(q->changes_before), MS_P_INT(q->changes_before),
+                     MS_P_BOOL(has_marker), MS_P_INT(mstart), MS_P_INT(mstart), MS_P_INT(mid),
+                     MS_P_INT(q->limit > 0 ? q->limit : COMPUTE_MAX_LIMIT));
     if (rc < 0)
         return rc;
     *out = json_array();
     for (size_t k = 0; k < r->nrows; k++)
-        json_array_append_new(*out, action_json(r, k));
+        json_array_append_new(*out, action_json(r, k, q->updated_at));
     ms_result_free(r);
     return 0;
 }
 
 int
-compute_action_db_get(const char *uuid, const char *request_id, json_t **out)
+compute_action_db_get(const char *uuid, const char *request_id, bool updated_at,
+                      json_t **out, long long *action_id)
 {
     ms_result *r = NULL;
     int rc = MS_DB_QUERY(&r,
-                         "SELECT instance_uuid, action, request_id, project_id, user_id,"
-                         " start_time, message, id FROM compute_instance_actions"
+                         "SELECT " ACTION_COLS " FROM compute_instance_actions"
                          " WHERE instance_uuid = ? AND request_id = ? ORDER BY id DESC LIMIT 1",
                          MS_P_STR(uuid), MS_P_STR(request_id));
     if (rc < 0)
@@ -697,17 +1024,22 @@ compute_action_db_get(const char *uuid, const char *request_id, json_t **out)
         ms_result_free(r);
         return -ENOENT;
     }
-    *out = action_json(r, 0);
-    long long aid = ms_cell_int(r, 0, 7);
+    *out = action_json(r, 0, updated_at);
+    *action_id = ms_cell_int(r, 0, 8);
     ms_result_free(r);
-    rc = MS_DB_QUERY(&r,
-                     "SELECT event, start_time, finish_time, result, traceback FROM"
-                     " compute_instance_action_events WHERE action_id = ? ORDER BY id",
-                     MS_P_INT(aid));
-    if (rc < 0) {
-        json_decref(*out);
+    return 0;
+}
+
+int
+compute_action_db_events(long long action_id, json_t **out)
+{
+    ms_result *r = NULL;
+    int rc = MS_DB_QUERY(&r,
+                         "SELECT event, start_time, finish_time, result, traceback, host FROM"
+                         " compute_instance_action_events WHERE action_id = ? ORDER BY id",
+                         MS_P_INT(action_id));
+    if (rc < 0)
         return rc;
-    }
     json_t *events = json_array();
     for (size_t k = 0; k < r->nrows; k++) {
         char st[32], ft[32];
@@ -721,10 +1053,11 @@ compute_action_db_get(const char *uuid, const char *request_id, json_t **out)
         }
         ms_json_set_str(e, "result", ms_cell(r, k, 3));
         ms_json_set_str(e, "traceback", ms_cell(r, k, 4));
+        ms_json_set_str(e, "host", ms_cell(r, k, 5));
         json_array_append_new(events, e);
     }
     ms_result_free(r);
-    json_object_set_new(*out, "events", events);
+    *out = events;
     return 0;
 }
 
@@ -751,10 +1084,30 @@ compute_flavor_snapshot(const char *flavorid, const char *name, int memory_mb, i
 int
 compute_instance_db_set_flavor(const char *uuid, const json_t *flavor, const json_t *old)
 {
-    char *old_text = old ? json_dumps(old, JSON_COMPACT) : NULL;
+    /* A snapshot may carry the flavor's extra specs (resize builds it from
+     * the flavor); one without them (built from the row) keeps the
+     * row's, and the saved old flavor takes the row's so revert restores them. */
+    json_t *old_copy = old ? json_deep_copy(old) : NULL;
+    if (old_copy && !json_object_get(old_copy, "extra_specs")) {
+        ms_result *r = NULL;
+        int rc = MS_DB_QUERY(&r, "SELECT flavor_extra FROM compute_instances WHERE uuid = ?",
+                             MS_P_STR(uuid));
+        if (rc < 0) {
+            json_decref(old_copy);
+            return rc;
+        }
+        json_t *ex = r->nrows && ms_cell(r, 0, 0) ? json_loads(ms_cell(r, 0, 0), 0, NULL) : NULL;
+        json_object_set_new(old_copy, "extra_specs", ex ? ex : json_object());
+        ms_result_free(r);
+    }
+    char *old_text = old_copy ? json_dumps(old_copy, JSON_COMPACT) : NULL;
+    json_decref(old_copy);
+    const json_t *ex = json_object_get(flavor, "extra_specs");
+    char *ex_text = ex ? json_dumps(ex, JSON_COMPACT) : NULL;
     int rc = MS_DB_QUERY(NULL,
                          "UPDATE compute_instances SET flavorid = ?, flavor_name = ?,"
                          " memory_mb = ?, vcpus = ?, root_gb = ?, ephemeral_gb = ?, swap = ?,"
+                         " flavor_extra = IF(?, ?, flavor_extra),"
                          " old_flavor = ?, updated_at = ? WHERE uuid = ? AND deleted = 0",
                          MS_P_STR(ms_json_strval(flavor, "flavorid")),
                          MS_P_STR(ms_json_strval(flavor, "name")),
@@ -763,8 +1116,10 @@ compute_instance_db_set_flavor(const char *uuid, const json_t *flavor, const jso
                          MS_P_INT(json_integer_value(json_object_get(flavor, "root_gb"))),
                          MS_P_INT(json_integer_value(json_object_get(flavor, "ephemeral_gb"))),
                          MS_P_INT(json_integer_value(json_object_get(flavor, "swap"))),
+                         MS_P_BOOL(ex != NULL), MS_P_STR(ex_text),
                          MS_P_STR(old_text), MS_P_INT(compute_now()), MS_P_STR(uuid));
     free(old_text);
+    free(ex_text);
     return rc;
 }
 

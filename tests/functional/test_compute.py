@@ -492,7 +492,9 @@ def test_rescue_console_force_delete(compute, osc, image_id, admin_token):
         time.sleep(0.1)
     else:
         raise AssertionError("forceDelete did not delete the server")
-    acts = nova(admin_token, "GET", "/v2.1/servers/%s/os-instance-actions" % sid).json()
+    # a deleted server's actions are listed from microversion 2.21 (404 before)
+    acts = nova(admin_token, "GET", "/v2.1/servers/%s/os-instance-actions" % sid,
+                headers={"OpenStack-API-Version": "compute 2.21"}).json()
     assert "delete" in {a["action"] for a in acts["instanceActions"]}
 
 

@@ -158,6 +158,27 @@ lv_destroy(const char *uuid, char **err)
         return rc_;                                                                      \
     } while (0)
 
+/* As Nova's libvirt driver reads the failure: no support, or not running. */
+static int
+lv_inject_nmi(const char *uuid, char **err)
+{
+    virDomainPtr d = lookup(uuid);
+    if (!d) {
+        *err = last_error("Cannot find the domain");
+        return no_domain() ? -ENOENT : -EIO;
+    }
+    int rc = 0;
+    if (virDomainInjectNMI(d, 0) < 0) {
+        const virError *e = virGetLastError();
+        int code = e ? e->code : 0;
+        *err = last_error("Cannot inject an NMI into the domain");
+        rc = code == VIR_ERR_NO_SUPPORT ? -ENOTSUP
+             : code == VIR_ERR_OPERATION_INVALID ? -EINVAL : -EIO;
+    }
+    virDomainFree(d);
+    return rc;
+}
+
 static int
 lv_power_off(const char *uuid, char **err)
 {
@@ -426,6 +447,7 @@ const virt_driver virt_libvirt_driver = {
     .power_off = lv_power_off,
     .power_on = lv_power_on,
     .reboot = lv_reboot,
+    .inject_nmi = lv_inject_nmi,
     .pause = lv_pause,
     .unpause = lv_unpause,
     .suspend = lv_suspend,

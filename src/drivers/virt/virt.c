@@ -95,6 +95,7 @@ int virt_get_state(const char *uuid, int *ps, char **err) { DISPATCH(get_state, 
 int virt_list(virt_domain_state **out, size_t *n, char **err) { DISPATCH(list, out, n, err); }
 int virt_events_start(virt_event_cb cb, char **err) { DISPATCH(events_start, cb, err); }
 int virt_vnc_port(const char *uuid, int *port, char **err) { DISPATCH(vnc_port, uuid, port, err); }
+int virt_inject_nmi(const char *uuid, char **err) { DISPATCH(inject_nmi, uuid, err); }
 
 /* ---- KVM probe ----
  * /dev/kvm existing proves nothing here (it is PVM, which runs only PVM

@@ -89,6 +89,9 @@ typedef struct {
     void (*events_stop)(void);
     /* The VNC port of a running domain (-1 when none). */
     int (*vnc_port)(const char *uuid, int *port, char **err);
+    /* Inject an NMI (crash dump trigger): -ENOTSUP when the hypervisor
+     * cannot, -EINVAL when the domain is not running. */
+    int (*inject_nmi)(const char *uuid, char **err);
 } virt_driver;
 
 extern const virt_driver virt_libvirt_driver;
@@ -108,6 +111,7 @@ bool virt_kvm_works(void);
 int virt_host_info_get(virt_host_info *out, char **err);
 int virt_define_start(const char *xml, char **err);
 int virt_destroy(const char *uuid, char **err);
+int virt_inject_nmi(const char *uuid, char **err);
 int virt_power_off(const char *uuid, char **err);
 int virt_power_on(const char *uuid, char **err);
 int virt_reboot(const char *uuid, bool hard, char **err);
