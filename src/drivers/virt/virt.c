@@ -292,9 +292,11 @@ virt_domain_xml(const virt_domain_spec *s)
     ms_buf_adds(&b, "  <devices>\n");
     xml_disk(&b, s->disk_path, s->disk_format ? s->disk_format : "qcow2", "vda", false);
     if (s->ephemeral_path)
-        xml_disk(&b, s->ephemeral_path, "qcow2", "vdb", false);
+        xml_disk(&b, s->ephemeral_path,
+                 s->ephemeral_format ? s->ephemeral_format : "qcow2", "vdb", false);
     if (s->swap_path)
-        xml_disk(&b, s->swap_path, "qcow2", s->ephemeral_path ? "vdc" : "vdb", false);
+        xml_disk(&b, s->swap_path, s->swap_format ? s->swap_format : "qcow2",
+                 s->ephemeral_path ? "vdc" : "vdb", false);
     if (s->config_drive_path)
         xml_disk(&b, s->config_drive_path, "raw", "sda", true);
     for (int i = 0; i < s->nnics; i++) {
