@@ -384,6 +384,11 @@ int compute_server_action_show(ms_request *req, ms_response *resp);
  * Each parser validates its part of the "server" object as Nova's schema
  * for req->mv and Nova's create checks do, and returns 0 with *out (new),
  * -EINVAL after answering 400 into resp, or another negative error. */
+/* 400 in Nova's schema-error wording: "Invalid input for field/attribute
+ * <field>. Value: <str(value)>. <reason>", %s in reason_fmt standing for
+ * repr(value). Returns -EINVAL. */
+int compute_schema_error(ms_response *resp, const char *field, const json_t *value,
+                         const char *reason_fmt);
 /* *out: {"mode": "any"|"list"|"auto"|"none", "requests": [{"uuid"|"port",
  * "fixed_ip", "tag"}]}, what the build task hands to the network service. */
 int compute_create_networks(ms_request *req, ms_response *resp, const json_t *srv,

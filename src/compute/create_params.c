@@ -18,23 +18,87 @@
 
 #define INVALID (-EINVAL)
 
-/* 400 "Invalid input for field/attribute <field>. Value: <repr>. <reason>"
- * where the reason may hold the value's repr once as %s. */
-static int
-bad(ms_response *resp, const char *field, const json_t *value, const char *reason_fmt)
+/* Python's repr() of a JSON value, as jsonschema's messages show values. */
+static void
+py_repr(ms_buf *b, const json_t *v)
 {
-    char *repr = compute_json_repr(value);
+    if (!v || json_is_null(v)) {
+        ms_buf_adds(b, "None");
+    } else if (json_is_true(v)) {
+        ms_buf_adds(b, "True");
+    } else if (json_is_false(v)) {
+        ms_buf_adds(b, "False");
+    } else if (json_is_string(v)) {
+        const char *s = json_string_value(v);
+        char q = strchr(s, '\'') && !strchr(s, '"') ? '"' : '\'';
+        ms_buf_add(b, &q, 1);
+        for (; *s; s++) {
+            if (*s == q || *s == '\\')
+                ms_buf_add(b, "\\", 1);
+            ms_buf_add(b, s, 1);
+        }
+        ms_buf_add(b, &q, 1);
+    } else if (json_is_array(v)) {
+        size_t k;
+        json_t *x;
+        ms_buf_adds(b, "[");
+        json_array_foreach(v, k, x) {
+            if (k)
+                ms_buf_adds(b, ", ");
+            py_repr(b, x);
+        }
+        ms_buf_adds(b, "]");
+    } else if (json_is_object(v)) {
+        const char *key;
+        json_t *x;
+        bool first = true;
+        ms_buf_adds(b, "{");
+        json_object_foreach((json_t *)v, key, x) {
+            if (!first)
+                ms_buf_adds(b, ", ");
+            first = false;
+            json_t *ks = json_string(key);
+            py_repr(b, ks);
+            json_decref(ks);
+            ms_buf_adds(b, ": ");
+            py_repr(b, x);
+        }
+        ms_buf_adds(b, "}");
+    } else {
+        char *s = json_dumps(v, JSON_ENCODE_ANY);
+        ms_buf_adds(b, s ? s : "?");
+        free(s);
+    }
+}
+
+/* 400 "Invalid input for field/attribute <field>. Value: <str>. <reason>",
+ * Nova's rendering of a schema error: the value as Python's str() shows it
+ * and the reason holding its repr() once as %s. */
+int
+compute_schema_error(ms_response *resp, const char *field, const json_t *value,
+                     const char *reason_fmt)
+{
+    ms_buf rb = {0}, vb = {0};
+    py_repr(&rb, value);
+    if (json_is_string(value))
+        ms_buf_adds(&vb, json_string_value(value));
+    else
+        py_repr(&vb, value);
+    const char *repr = ms_buf_cstr(&rb);
     /* Substituted by hand: reasons may carry user text, never a format. */
     const char *at = strstr(reason_fmt, "%s");
     char *reason = at ? ms_asprintf("%.*s%s%s", (int)(at - reason_fmt), reason_fmt, repr,
                                     at + 2)
                       : ms_strdup(reason_fmt);
-    ms_resp_error(resp, 400, "Invalid input for field/attribute %s. Value: %s. %s", field, repr,
-                  reason);
+    ms_resp_error(resp, 400, "Invalid input for field/attribute %s. Value: %s. %s", field,
+                  ms_buf_cstr(&vb), reason);
     free(reason);
-    free(repr);
+    ms_buf_free(&rb);
+    ms_buf_free(&vb);
     return INVALID;
 }
+
+#define bad compute_schema_error
 
 static bool
 is_ip(const char *s)

@@ -336,6 +336,9 @@ task_build(const ms_task *t, char **err)
         }
         if ((rc = compute_instance_db_set_host(i.uuid, host)) < 0)
             goto out;
+        /* set_host filled the default zone in; the config drive shows it. */
+        if (!i.availability_zone[0])
+            snprintf(i.availability_zone, sizeof(i.availability_zone), "nova");
     }
 
     char *ierr = NULL;

@@ -507,14 +507,11 @@ compute_server_create(ms_request *req, ms_response *resp)
     json_t *cd = json_object_get(srv, "config_drive");
     int config_drive = 0;
     if (cd && (config_drive = compute_json_bool(cd)) < 0) {
-        char *repr = compute_json_repr(cd);
-        char *reason = ms_asprintf(
+        compute_schema_error(
+            resp, "config_drive", cd,
             "%s is not one of [True, 'True', 'TRUE', 'true', '1', 'ON', 'On', 'on', 'YES', "
             "'Yes', 'yes', False, 'False', 'FALSE', 'false', '0', 'OFF', 'Off', 'off', 'NO', "
-            "'No', 'no']", repr);
-        compute_bad_field(resp, "config_drive", cd, reason);
-        free(reason);
-        free(repr);
+            "'No', 'no']");
         return 0;
     }
     json_t *pass = json_object_get(srv, "adminPass");
