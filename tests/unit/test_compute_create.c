@@ -438,7 +438,7 @@ test_domain_devices(void **state)
     assert_non_null(strstr(xml, "<disk type='file' device='cdrom'>\n"
                                 "      <driver name='qemu' type='raw' cache='none'/>\n"
                                 "      <source file='/i/disk.config'/>\n"
-                                "      <target dev='sda' bus='sata'/>\n"
+                                "      <target dev='hdd' bus='ide'/>\n"
                                 "      <readonly/>\n"));
     assert_non_null(strstr(xml, "type='raw' cache='none'/>\n"
                                 "      <source file='/i/disk.local'/>\n"
