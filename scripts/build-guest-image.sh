@@ -12,6 +12,10 @@
 #
 #   MONOSTACK-GUEST-READY ip=<addr|none> key=<yes|no> uptime=<s>
 #
+# preceded, when a config drive is attached, by
+#
+#   MONOSTACK-CONFIG-DRIVE uuid=<the uuid in openstack/latest/meta_data.json>
+#
 # Console login: root / monostack. Everything comes from Debian packages
 # (busybox-static, extlinux, syslinux-common, e2fsprogs, fdisk, qemu-utils;
 # the kernel is fetched with `apt-get download`). Needs root (loop mount for
@@ -80,7 +84,7 @@ for a in sh mount umount mkdir sleep cat echo modprobe insmod switch_root mdev l
     ln -s busybox "$INITRD/bin/$a"
 done
 MODULES="virtio_pci virtio_blk virtio_net virtio_scsi virtio_console virtio_rng
-         virtio_balloon button evdev isofs vfat"
+         virtio_balloon button evdev isofs vfat ata_piix sr_mod"
 # Copy each module with its dependencies (from modules.dep).
 declare -A copied=()
 add_module() {
@@ -106,7 +110,7 @@ mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
 for m in virtio_pci virtio_blk virtio_net virtio_scsi virtio_console virtio_rng \
-         virtio_balloon button evdev isofs vfat; do
+         virtio_balloon button evdev isofs vfat ata_piix sr_mod; do
     modprobe "$m" 2>/dev/null
 done
 i=0
@@ -202,6 +206,15 @@ if [ "$addr" != none ]; then
             chmod 755 /run/user-data; /run/user-data > /run/user-data.log 2>&1
         fi
     fi
+fi
+# A config drive (ISO 9660 labelled config-2 on the IDE cdrom): print the
+# instance uuid its meta_data.json holds.
+i=0
+while [ ! -b /dev/sr0 ] && [ $i -lt 20 ]; do sleep 0.1; i=$((i + 1)); done
+if [ -b /dev/sr0 ] && mount -t iso9660 -o ro /dev/sr0 /mnt 2>/dev/null; then
+    cd_uuid=$(sed -n 's/.*"uuid": "\([^"]*\)".*/\1/p' /mnt/openstack/latest/meta_data.json)
+    echo "MONOSTACK-CONFIG-DRIVE uuid=${cd_uuid:-none}" > $con
+    umount /mnt
 fi
 acpid 2>/dev/null
 read up _ < /proc/uptime

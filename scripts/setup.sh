@@ -20,6 +20,8 @@ PACKAGES=(
     lvm2 tgt dnsmasq-base iptables iproute2
     # guest image build (scripts/build-guest-image.sh) for the e2e tier
     busybox-static extlinux syslinux-common e2fsprogs fdisk cpio openssl
+    # config drives (ISO 9660, as Nova writes them)
+    genisoimage
     # test clients and tools
     python3-openstackclient python3-openstacksdk python3-pytest python3-requests
     wrk nginx-light curl procps tempest

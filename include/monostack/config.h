@@ -68,6 +68,8 @@ typedef struct {
     int quota_metadata_items, quota_server_groups, quota_server_group_members;
     int shelved_offload_time;        /* seconds; 0 = at once, -1 = never */
     char *novncproxy_base_url;
+    bool force_config_drive;         /* every new server gets a config drive */
+    char *mkisofs_cmd;               /* ISO 9660 writer for config drives */
     /* [libvirt] */
     char *libvirt_uri;
     char *virt_type;

@@ -319,6 +319,9 @@ typedef struct {
     /* create only (2.74): the host / node the scheduler must pick ("" any) */
     char requested_host[256], requested_node[256];
     char shelved_image_id[37];           /* the image a shelved server is kept in */
+    json_t *security_groups;             /* names (owned); NULL: none stored ("default") */
+    json_t *bdms;                        /* create only: mappings to insert (owned) */
+    json_t *build_networks;              /* create only: the build task's network request */
 } compute_instance;
 
 void compute_instance_clear(compute_instance *i);
@@ -485,6 +488,77 @@ bool compute_valid_trusted_certs(ms_response *resp, const json_t *c);
 /* Validate a tag list (2.26/2.52) for field; true when fine. */
 bool compute_valid_tags(ms_response *resp, const char *field, const json_t *tags);
 int compute_server_action_show(ms_request *req, ms_response *resp);
+
+/* ---- create parameters: networks, security groups, block device
+ * mappings (create_params.c, instance_extra_db.c) ----
+ * Each parser validates its part of the "server" object as Nova's schema
+ * for req->mv and Nova's create checks do, and returns 0 with *out (new),
+ * -EINVAL after answering 400 into resp, or another negative error. */
+/* 400 in Nova's schema-error wording: "Invalid input for field/attribute
+ * <field>. Value: <str(value)>. <reason>", %s in reason_fmt standing for
+ * repr(value). Returns -EINVAL. */
+int compute_schema_error(ms_response *resp, const char *field, const json_t *value,
+                         const char *reason_fmt);
+/* *out: {"mode": "any"|"list"|"auto"|"none", "requests": [{"uuid"|"port",
+ * "fixed_ip", "tag"}]}, what the build task hands to the network service. */
+int compute_create_networks(ms_request *req, ms_response *resp, const json_t *srv,
+                            json_t **out);
+/* *out: the distinct names, in request order ("default" when none). */
+int compute_create_security_groups(ms_request *req, ms_response *resp, const json_t *srv,
+                                   json_t **out);
+/* *out: the whole mapping of one instance in the stored form (source_type,
+ * destination_type, boot_index, image_id, volume_id, snapshot_id,
+ * volume_size, guest_format, ...): the root image entry, the requested
+ * ones, and the flavor's ephemeral and swap disks when not overridden. */
+int compute_create_bdms(ms_request *req, ms_response *resp, const json_t *srv,
+                        const char *image_id, const compute_flavor *f, long long max_count,
+                        json_t **out);
+int compute_instance_db_sg_insert(const char *uuid, const json_t *names);
+/* Fill security_groups of each instance of a page. */
+int compute_instance_db_sg_load(compute_instance *list, size_t n);
+int compute_bdm_db_insert(const char *uuid, const json_t *bdm, int64_t now);
+int compute_bdm_db_list(const char *uuid, json_t **out);      /* new array */
+int compute_bdm_db_delete_all(const char *uuid);
+int compute_instance_db_set_config_drive(const char *uuid, const char *value);
+
+/* ---- guest metadata documents (instance_meta.c) ----
+ * What the config drive holds, and what the metadata service will serve:
+ * Nova's openstack/<version>/{meta_data.json, user_data, vendor_data.json,
+ * network_data.json, vendor_data2.json} and ec2/<version>/{meta-data.json,
+ * user-data}. */
+typedef struct {
+    const compute_instance *inst;
+    const char *key_type;          /* the keypair's type ("ssh"), NULL: "ssh" */
+    const json_t *network_data;    /* network_data.json; NULL: no port ("{}") */
+    const char *dhcp_domain;       /* hostname suffix; NULL: "novalocal" */
+} compute_meta_src;
+
+typedef struct {
+    char *path;                    /* "openstack/latest/meta_data.json" */
+    char *data;
+    size_t len;
+} compute_meta_file;
+
+extern const char *const compute_meta_openstack_versions[];   /* NULL-terminated */
+/* meta_data.json for an OpenStack version ("latest" or a date), new; NULL
+ * for an unknown version. */
+json_t *compute_meta_openstack(const compute_meta_src *src, const char *version);
+/* The EC2 meta-data tree for a version ("latest" or a date), new. */
+json_t *compute_meta_ec2(const compute_meta_src *src, const char *version);
+/* The decoded user data (caller frees), NULL when none; *len its size. */
+char *compute_meta_user_data(const compute_instance *inst, size_t *len);
+/* Every file of a config drive, as Nova's metadata_for_config_drive lists
+ * them; caller frees with compute_meta_files_free. */
+int compute_meta_files(const compute_meta_src *src, compute_meta_file **out, size_t *n);
+void compute_meta_files_free(compute_meta_file *files, size_t n);
+
+/* ---- config drive (configdrive.c) ---- */
+/* Whether the instance gets a config drive now (asked for, or forced by
+ * [compute] force_config_drive on its first boot). */
+bool compute_configdrive_wanted(const compute_instance *inst);
+/* Write the files of src into an ISO 9660 image labelled config-2 at
+ * iso_path (replaced atomically); *err (caller frees) on failure. */
+int compute_configdrive_make(const compute_meta_src *src, const char *iso_path, char **err);
 
 /* ---- server groups (servergroups.c, servergroups_db.c) ---- */
 typedef struct {

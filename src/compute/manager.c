@@ -17,6 +17,7 @@
 #include <monostack/exec.h>
 #include <monostack/image.h>
 
+#include "compute/devices.h"
 #include "drivers/virt/virt.h"
 
 char *
@@ -267,6 +268,10 @@ create_disk(const compute_instance *i, bool recreate, int *code, char **err)
 static int
 define_domain(const compute_instance *i, bool start, char **err)
 {
+    compute_devices dev;
+    int rc = compute_devices_prepare(i, &dev, err);
+    if (rc < 0)
+        return rc;
     char *disk = instance_file(i->uuid, "disk");
     char *log = instance_file(i->uuid, "console.log");
     char name[32];
@@ -274,14 +279,18 @@ define_domain(const compute_instance *i, bool start, char **err)
     virt_domain_spec spec = {
         .uuid = i->uuid, .name = name, .virt_type = virt_type(), .vcpus = i->vcpus,
         .memory_mb = i->memory_mb, .disk_path = disk, .disk_format = "qcow2",
+        .ephemeral_path = dev.ephemeral_path, .ephemeral_format = "raw",
+        .swap_path = dev.swap_path, .swap_format = "raw",
+        .config_drive_path = dev.config_drive_path, .nics = dev.nics, .nnics = dev.nnics,
         .console_log = log, .vnc = true, .vnc_listen = "127.0.0.1",
         .display_name = i->name, .flavor_name = i->flavor_name,
         .project_id = i->project_id, .user_id = i->user_id};
     char *xml = virt_domain_xml(&spec);
-    int rc = virt_define_start(xml, err);
+    rc = virt_define_start(xml, err);
     free(xml);
     free(disk);
     free(log);
+    compute_devices_clear(&dev);
     if (rc == 0 && !start)
         rc = virt_power_off(i->uuid, err);
     return rc;
@@ -336,11 +345,23 @@ task_build(const ms_task *t, char **err)
         }
         if ((rc = compute_instance_db_set_host(i.uuid, host)) < 0)
             goto out;
+        /* set_host filled the default zone in; the config drive shows it. */
+        if (!i.availability_zone[0])
+            snprintf(i.availability_zone, sizeof(i.availability_zone), "nova");
     }
 
     char *ierr = NULL;
     int code = 500;
-    rc = create_disk(&i, false, &code, &ierr);
+    /* Ports, then volumes, then the disks, in Nova's order. */
+    rc = compute_devices_networks(&i, t->payload, &ierr);
+    if (rc == 0)
+        rc = compute_devices_volumes(&i, &ierr);
+    if (rc == -EAGAIN) {
+        free(ierr);
+        goto out;
+    }
+    if (rc == 0)
+        rc = create_disk(&i, false, &code, &ierr);
     if (rc == -EAGAIN) {
         free(ierr);
         goto out;
@@ -401,6 +422,7 @@ task_delete(const ms_task *t, char **err)
     const char *argv[] = {"rm", "-rf", "--", dir, NULL};
     ms_exec(argv, NULL, 60000, NULL);
     free(dir);
+    compute_devices_release(&i);
     rc = compute_instance_db_mark_deleted(i.uuid);
     if (rc == 0 && i.shelved_image_id[0])
         ms_image_delete(i.shelved_image_id);   /* Nova deletes the shelved image too */

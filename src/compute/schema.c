@@ -190,10 +190,37 @@ static const char *const compute_v4[] = {
     NULL,
 };
 
+/* Create parameters: the security groups a server asked for (by name, in
+ * request order, until the network module's ports carry them) and its
+ * block device mappings, as Nova's block_device_mapping table holds them. */
+static const char *const compute_v5[] = {
+    "CREATE TABLE IF NOT EXISTS compute_instance_security_groups ("
+    " instance_uuid CHAR(36) NOT NULL, position INT NOT NULL,"
+    " name VARCHAR(255) NOT NULL,"
+    " PRIMARY KEY (instance_uuid, position)"
+    ")" TBL,
+    "CREATE TABLE IF NOT EXISTS compute_block_device_mappings ("
+    " id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,"
+    " instance_uuid CHAR(36) NOT NULL,"
+    " source_type VARCHAR(16), destination_type VARCHAR(16),"
+    " device_name VARCHAR(255), boot_index INT,"
+    " image_id CHAR(36), volume_id CHAR(36), snapshot_id CHAR(36),"
+    " volume_size INT, guest_format VARCHAR(255), device_type VARCHAR(255),"
+    " disk_bus VARCHAR(255), volume_type VARCHAR(255),"
+    " delete_on_termination TINYINT NOT NULL DEFAULT 0,"
+    " no_device TINYINT NOT NULL DEFAULT 0, tag VARCHAR(60),"
+    " attachment_id CHAR(36), connection_info MEDIUMTEXT,"
+    " created_at BIGINT NOT NULL, deleted BIGINT NOT NULL DEFAULT 0,"
+    " KEY ix_bdm_instance (instance_uuid, deleted)"
+    ")" TBL,
+    NULL,
+};
+
 const ms_migration compute_migrations[] = {
     {1, compute_v1},
     {2, compute_v2},
     {3, compute_v3},
     {4, compute_v4},
+    {5, compute_v5},
     {0, NULL},
 };

@@ -167,7 +167,16 @@ compute_server_json_view(ms_request *req, const compute_instance *i,
         } else {
             json_object_set_new(o, "OS-SRV-USG:terminated_at", json_null());
         }
-        json_object_set_new(o, "security_groups", json_pack("[{s:s}]", "name", "default"));
+        /* The names the server was created with (Neutron's ports will carry
+         * them once the network service exists); older rows had only "default". */
+        json_t *sgs = json_array();
+        size_t sk;
+        json_t *sv;
+        json_array_foreach(i->security_groups, sk, sv)
+            json_array_append_new(sgs, json_pack("{s:O}", "name", sv));
+        if (!json_array_size(sgs))
+            json_array_append_new(sgs, json_pack("{s:s}", "name", "default"));
+        json_object_set_new(o, "security_groups", sgs);
         ms_json_set_str(o, "OS-EXT-STS:task_state", task);
         json_object_set_new(o, "OS-EXT-STS:vm_state", json_string(i->vm_state));
         json_object_set_new(o, "OS-EXT-STS:power_state", json_integer(i->power_state));
@@ -696,6 +705,9 @@ compute_random_password(char out[13])
     out[12] = '\0';
 }
 
+/* The parameter parsers' "answered 400 already" result. */
+#define INVALID_ANSWERED (-EINVAL)
+
 int
 compute_server_create(ms_request *req, ms_response *resp)
 {
@@ -931,7 +943,11 @@ compute_server_create(ms_request *req, ms_response *resp)
     json_t *cd = json_object_get(srv, "config_drive");
     int config_drive = 0;
     if (cd && (config_drive = compute_json_bool(cd)) < 0) {
-        compute_bad_field(resp, "config_drive", cd, "is not one of the boolean values");
+        compute_schema_error(
+            resp, "config_drive", cd,
+            "%s is not one of [True, 'True', 'TRUE', 'true', '1', 'ON', 'On', 'on', 'YES', "
+            "'Yes', 'yes', False, 'False', 'FALSE', 'false', '0', 'OFF', 'Off', 'off', 'NO', "
+            "'No', 'no']");
         return 0;
     }
     json_t *pass = json_object_get(srv, "adminPass");
@@ -984,6 +1000,12 @@ compute_server_create(ms_request *req, ms_response *resp)
     json_t *meta = json_object_get(srv, "metadata");
     if (meta && !check_metadata(resp, meta, limits[Q_METADATA_ITEMS]))
         return 0;
+    json_t *sg_names = NULL, *net_req = NULL, *bdms = NULL, *extra_specs = NULL;
+    rc = compute_create_security_groups(req, resp, srv, &sg_names);
+    if (rc == 0)
+        rc = compute_create_networks(req, resp, srv, &net_req);
+    if (rc < 0)
+        goto out_params;
 
     compute_flavor f;
     rc = compute_flavor_db_get(flavorid, &f);
@@ -997,65 +1019,71 @@ compute_server_create(ms_request *req, ms_response *resp)
     }
     if (rc == -ENOENT) {
         ms_resp_error(resp, 400, "Invalid flavorRef provided.");
-        return 0;
+        rc = INVALID_ANSWERED;
+        goto out_params;
     }
     if (rc < 0)
-        return rc;
+        goto out_params;
     compute_flavor_clear(&f);
-    if (!image_id[0]) {
-        ms_resp_error(resp, 400, "Block Device Mapping is Invalid: Boot sequence for the "
-                                 "instance and image/block device mapping combination is not "
-                                 "valid.");
-        return 0;
+    bool with_bdm = json_array_size(json_object_get(srv, "block_device_mapping")) ||
+                    json_array_size(json_object_get(srv, "block_device_mapping_v2"));
+    if (!image_id[0] && !with_bdm) {
+        ms_resp_error(resp, 400, "Missing imageRef attribute");
+        rc = INVALID_ANSWERED;
+        goto out_params;
     }
-    ms_image_info img;
-    rc = ms_image_get(&req->auth, image_id, &img);
-    if (rc == -ENOENT) {
-        ms_resp_error(resp, 400, "Can not find requested image");
-        return 0;
+    if (image_id[0]) {
+        ms_image_info img;
+        rc = ms_image_get(&req->auth, image_id, &img);
+        if (rc == -ENOENT) {
+            ms_resp_error(resp, 400, "Can not find requested image");
+            rc = INVALID_ANSWERED;
+            goto out_params;
+        }
+        if (rc < 0)
+            goto out_params;
+        bool img_ok = !strcmp(img.status, "active");
+        long long img_min_disk = img.min_disk, img_min_ram = img.min_ram, img_size = img.size;
+        ms_image_info_clear(&img);
+        if (!img_ok) {
+            ms_resp_error(resp, 400, "Image %s is not active.", image_id);
+            rc = INVALID_ANSWERED;
+            goto out_params;
+        }
+        if (f.memory_mb < img_min_ram) {
+            ms_resp_error(resp, 400, "Flavor's memory is too small for requested image.");
+            rc = INVALID_ANSWERED;
+            goto out_params;
+        }
+        if (f.root_gb && (f.root_gb < img_min_disk || (long long)f.root_gb << 30 < img_size)) {
+            ms_resp_error(resp, 400,
+                          "Flavor's disk is too small for requested image. Flavor disk is %lld "
+                          "bytes, image is %lld bytes.",
+                          (long long)f.root_gb << 30, img_size);
+            rc = INVALID_ANSWERED;
+            goto out_params;
+        }
     }
-    if (rc < 0)
-        return rc;
-    bool img_ok = !strcmp(img.status, "active");
-    long long img_min_disk = img.min_disk, img_min_ram = img.min_ram, img_size = img.size;
-    ms_image_info_clear(&img);
-    if (!img_ok) {
-        ms_resp_error(resp, 400, "Image %s is not active.", image_id);
-        return 0;
-    }
-    if (f.memory_mb < img_min_ram) {
-        ms_resp_error(resp, 400, "Flavor's memory is too small for requested image.");
-        return 0;
-    }
-    if (f.root_gb && (f.root_gb < img_min_disk || (long long)f.root_gb << 30 < img_size)) {
-        ms_resp_error(resp, 400,
-                      "Flavor's disk is too small for requested image. Flavor disk is %lld "
-                      "bytes, image is %lld bytes.",
-                      (long long)f.root_gb << 30, img_size);
-        return 0;
-    }
+    if ((rc = compute_create_bdms(req, resp, srv, image_id, &f, max_count, &bdms)) < 0)
+        goto out_params;
     /* The server keeps a copy of the flavor's extra specs (shown from 2.47). */
-    json_t *extra_specs = NULL;
     if ((rc = compute_flavor_db_specs(f.id, &extra_specs)) < 0)
-        return rc;
+        goto out_params;
     json_t *kn = json_object_get(srv, "key_name");
     compute_keypair key = {0};
     if (kn) {
         if (!json_is_string(kn)) {
             compute_bad_field(resp, "key_name", kn, "is not of type 'string'");
-            json_decref(extra_specs);
-            return 0;
+            rc = INVALID_ANSWERED;
+            goto out_params;
         }
         rc = compute_keypair_db_get(req->auth.user_id, json_string_value(kn), &key);
         if (rc == -ENOENT) {
             ms_resp_error(resp, 400, "Invalid key_name provided.");
-            json_decref(extra_specs);
-            return 0;
+            rc = INVALID_ANSWERED;
         }
-        if (rc < 0) {
-            json_decref(extra_specs);
-            return rc;
-        }
+        if (rc < 0)
+            goto out_params;
     }
 
     size_t n = (size_t)max_count;
@@ -1123,8 +1151,10 @@ compute_server_create(ms_request *req, ms_response *resp)
         if (req_node)
             snprintf(i->requested_node, sizeof(i->requested_node), "%s",
                      json_string_value(req_node));
+        i->security_groups = json_incref(sg_names);
+        i->bdms = json_incref(bdms);
+        i->build_networks = json_incref(net_req);
     }
-    json_decref(extra_specs);
     compute_keypair_clear(&key);
     char msg[512];
     rc = compute_instance_db_create(insts, n, limits, req->request_id, task_ids, msg,
@@ -1141,8 +1171,12 @@ compute_server_create(ms_request *req, ms_response *resp)
          * reservation id alone (list servers by it to find them). */
         ms_resp_json(resp, 202, json_pack("{s:s}", "reservation_id", resv));
     } else if (rc == 0) {
-        json_t *s = json_pack("{s:s,s:s,s:[{s:s}]}", "id", insts[0].uuid, "OS-DCF:diskConfig",
-                              "MANUAL", "security_groups", "name", "default");
+        /* Nova echoes the request's groups, as given, or "default". */
+        json_t *sgs = json_object_get(srv, "security_groups");
+        json_t *s = json_pack("{s:s,s:s,s:o}", "id", insts[0].uuid, "OS-DCF:diskConfig",
+                              "MANUAL", "security_groups",
+                              sgs ? json_deep_copy(sgs)
+                                  : json_pack("[{s:s}]", "name", "default"));
         json_object_set_new(s, "links", compute_links(req, "servers", insts[0].uuid));
         json_object_set_new(s, "adminPass",
                             json_string(pass ? json_string_value(pass) : admin_pass));
@@ -1155,7 +1189,12 @@ compute_server_create(ms_request *req, ms_response *resp)
         compute_instance_clear(&insts[x]);
     free(insts);
     free(task_ids);
-    return rc;
+out_params:
+    json_decref(extra_specs);
+    json_decref(sg_names);
+    json_decref(net_req);
+    json_decref(bdms);
+    return rc == INVALID_ANSWERED ? 0 : rc;
 }
 
 /* ---- update / delete ---- */

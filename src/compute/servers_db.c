@@ -36,6 +36,9 @@ compute_instance_clear(compute_instance *i)
     json_decref(i->trusted_certs);
     json_decref(i->flavor_extra);
     json_decref(i->tags);
+    json_decref(i->security_groups);
+    json_decref(i->bdms);
+    json_decref(i->build_networks);
     memset(i, 0, sizeof(*i));
 }
 
@@ -127,6 +130,8 @@ compute_instance_db_get(const char *uuid, bool with_deleted, compute_instance *o
     inst_from_row(r, 0, out);
     ms_result_free(r);
     rc = meta_load_one(out);
+    if (rc == 0)
+        rc = compute_instance_db_sg_load(out, 1);
     if (rc < 0)
         compute_instance_clear(out);
     return rc;
@@ -217,6 +222,15 @@ compute_instance_db_create(compute_instance *insts, size_t n, const long long li
                                      " WHERE uuid = ?",
                                MS_P_STR(i->server_group), MS_P_STR(i->uuid))) < 0))
             goto fail;
+        if (i->security_groups && (rc = compute_instance_db_sg_insert(i->uuid,
+                                                                      i->security_groups)) < 0)
+            goto fail;
+        size_t bk;
+        json_t *bdm;
+        json_array_foreach(i->bdms, bk, bdm) {
+            if ((rc = compute_bdm_db_insert(i->uuid, bdm, i->created_at)) < 0)
+                goto fail;
+        }
         const char *key;
         json_t *v;
         json_object_foreach(i->metadata, key, v) {
@@ -241,6 +255,8 @@ compute_instance_db_create(compute_instance *insts, size_t n, const long long li
             json_object_set_new(payload, "requested_host", json_string(i->requested_host));
         if (i->requested_node[0])
             json_object_set_new(payload, "requested_node", json_string(i->requested_node));
+        if (i->build_networks)
+            json_object_set(payload, "networks", i->build_networks);
         rc = ms_task_enqueue("compute", ms_conf.host, "build_instance", i->uuid, payload,
                              &task_ids[k]);
         json_decref(payload);
@@ -908,7 +924,7 @@ compute_instance_db_list(const compute_instance_query *q, compute_instance **out
         }
     }
     ms_result_free(r);
-    return 0;
+    return compute_instance_db_sg_load(*out, cnt);
 }
 
 /* ---- instance actions ---- */

@@ -107,6 +107,10 @@ const ms_option ms_options[] = {
         "(0: offload at once, -1: never)."),
     STR("compute", "novncproxy_base_url", "http://127.0.0.1:6080/vnc_auto.html",
         novncproxy_base_url, "Base of the noVNC console URLs handed to clients."),
+    BOOL("compute", "force_config_drive", "false", force_config_drive,
+         "Give every new server a config drive, asked for or not (as Nova's option)."),
+    STR("compute", "mkisofs_cmd", "genisoimage", mkisofs_cmd,
+        "The genisoimage-compatible command that writes config drive images."),
 
     SERVICE(volume, 8776),
     STR("volume", "driver", "lvm", volume_driver, "Volume driver."),

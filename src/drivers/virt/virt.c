@@ -240,7 +240,9 @@ xml_disk(ms_buf *b, const char *path, const char *format, const char *dev, bool 
     ms_buf_adds(b, "      <source file='");
     xml_text(b, path);
     ms_buf_adds(b, "'/>\n");
-    ms_buf_addf(b, "      <target dev='%s' bus='%s'/>\n", dev, cdrom ? "sata" : "virtio");
+    /* A cdrom goes on IDE as Nova puts config drives on an i440fx 'pc'
+     * machine (its last IDE slot, hdd), which stock guests read. */
+    ms_buf_addf(b, "      <target dev='%s' bus='%s'/>\n", dev, cdrom ? "ide" : "virtio");
     if (cdrom)
         ms_buf_adds(b, "      <readonly/>\n");
     ms_buf_adds(b, "    </disk>\n");
@@ -293,11 +295,13 @@ virt_domain_xml(const virt_domain_spec *s)
     ms_buf_adds(&b, "  <devices>\n");
     xml_disk(&b, s->disk_path, s->disk_format ? s->disk_format : "qcow2", "vda", false);
     if (s->ephemeral_path)
-        xml_disk(&b, s->ephemeral_path, "qcow2", "vdb", false);
+        xml_disk(&b, s->ephemeral_path,
+                 s->ephemeral_format ? s->ephemeral_format : "qcow2", "vdb", false);
     if (s->swap_path)
-        xml_disk(&b, s->swap_path, "qcow2", s->ephemeral_path ? "vdc" : "vdb", false);
+        xml_disk(&b, s->swap_path, s->swap_format ? s->swap_format : "qcow2",
+                 s->ephemeral_path ? "vdc" : "vdb", false);
     if (s->config_drive_path)
-        xml_disk(&b, s->config_drive_path, "raw", "sda", true);
+        xml_disk(&b, s->config_drive_path, "raw", "hdd", true);
     for (int i = 0; i < s->nnics; i++) {
         const virt_nic *n = &s->nics[i];
         ms_buf_adds(&b, "    <interface type='bridge'>\n");

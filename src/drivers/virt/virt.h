@@ -46,7 +46,9 @@ typedef struct {
     const char *disk_path;        /* qcow2 overlay */
     const char *disk_format;      /* "qcow2" */
     const char *ephemeral_path;   /* NULL when none */
+    const char *ephemeral_format; /* NULL: "qcow2" */
     const char *swap_path;        /* NULL when none */
+    const char *swap_format;      /* NULL: "qcow2" */
     const char *config_drive_path;/* NULL when none */
     const char *console_log;      /* serial console file */
     const char *kernel, *initrd, *cmdline;   /* rescue/direct boot; NULL normally */
