@@ -4,6 +4,7 @@
 # ports (5000, 9292, ..., 3306, 5672) never clash with anything on the host.
 #
 #   tests/functional/run.sh BUILD_DIR [pytest args...]
+#   (naming tests/functional/<file>.py[::test] runs only those tests)
 #
 # It uses the Debian python3 (/usr/bin/python3), which has python3-pytest,
 # requests and the openstack CLI, whatever python3 comes first in PATH.
@@ -64,12 +65,18 @@ ip netns exec "$NS" ip link set lo up || exit 2
 export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=0:detect_leaks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 
+# Test files or node ids among the arguments run alone; else the whole tier.
+targets=(tests/functional)
+for a in "$@"; do
+    case "$a" in tests/functional/*) targets=() ;; esac
+done
+
 cd "$SRC_DIR" || exit 2
 ip netns exec "$NS" env -u http_proxy -u https_proxy -u HTTP_PROXY -u HTTPS_PROXY \
     -u no_proxy -u NO_PROXY -u OS_CLOUD \
     MS_BUILD_DIR="$BUILD_DIR" MS_SOURCE_DIR="$SRC_DIR" MS_NETNS="$NS" \
     PYTHONDONTWRITEBYTECODE=1 \
-    /usr/bin/python3 -m pytest -v -p no:cacheprovider -rfEs tests/functional "$@" &
+    /usr/bin/python3 -m pytest -v -p no:cacheprovider -rfEs "${targets[@]}" "$@" &
 child=$!
 wait "$child"
 rc=$?
