@@ -51,6 +51,12 @@ bool compute_valid_name(const char *s);
 void compute_time_iso(int64_t us, char out[32]);       /* "...Z", no fraction */
 void compute_time_iso_frac(int64_t us, char out[32]);  /* "...ffffff", no Z */
 int64_t compute_now(void);                             /* epoch microseconds */
+/* OS-DCF:diskConfig of a request object: 1 AUTO, 0 MANUAL, -1 absent,
+ * -2 after answering 400. */
+int compute_disk_config(ms_response *resp, const json_t *obj);
+/* accessIPv4 (v6 false) or accessIPv6 of a request object, checked and in
+ * canonical form into out ("" when absent); false after answering 400. */
+bool compute_access_ip(ms_response *resp, const json_t *obj, bool v6, char out[64]);
 /* Check a route's project id path segment against the token (Nova answers
  * 400 on a mismatch); true when fine. */
 bool compute_project_ok(ms_request *req, ms_response *resp);
@@ -167,6 +173,15 @@ int compute_quota_db_get(const char *project, long long limits[Q_COUNT], bool se
 int compute_quota_db_set(const char *project, const char *resource, long long limit);
 int compute_quota_db_delete(const char *project);
 int compute_quota_db_server_groups(const char *project, long long *n);
+/* Quota classes: a class's rows over limits; "default" overrides the
+ * configured defaults for every project. */
+int compute_quota_db_class_get(const char *quota_class, long long limits[Q_COUNT]);
+int compute_quota_db_class_set(const char *quota_class, const char *resource, long long limit);
+/* A quota value as Nova's schema takes it (integer or digit string, -1 to
+ * 2^31-1); false after answering 400. */
+bool compute_quota_value(ms_response *resp, const char *key, const json_t *v, long long *out);
+/* The default limits: configuration, then the "default" quota class. */
+int compute_quota_defaults_get(long long limits[Q_COUNT]);
 /* Whether adding (count, cores, ram) stays within limits; fills a Nova
  * "Quota exceeded for ..." message when not. Pure, for unit tests. */
 bool compute_quota_fits(const long long limits[Q_COUNT], long long used_inst,
@@ -178,6 +193,8 @@ int compute_quota_defaults(ms_request *req, ms_response *resp);
 int compute_quota_detail(ms_request *req, ms_response *resp);
 int compute_quota_update(ms_request *req, ms_response *resp);
 int compute_quota_delete(ms_request *req, ms_response *resp);
+int compute_quota_class_show(ms_request *req, ms_response *resp);
+int compute_quota_class_update(ms_request *req, ms_response *resp);
 int compute_limits(ms_request *req, ms_response *resp);
 
 /* ---- hosts: services, hypervisors, AZs, usage (hosts.c, hosts_db.c) ---- */
@@ -271,6 +288,7 @@ typedef struct {
     json_t *metadata;                    /* object (owned), filled by get/list */
     char server_group[37];               /* create only: join this group ("" none) */
     char shelved_image_id[37];           /* the image a shelved server is kept in */
+    bool auto_disk_config;               /* OS-DCF:diskConfig AUTO */
 } compute_instance;
 
 void compute_instance_clear(compute_instance *i);
@@ -305,6 +323,7 @@ int compute_instance_db_set_fault(const char *uuid, int code, const char *messag
 int compute_instance_db_mark_deleted(const char *uuid);
 int compute_instance_db_update(const char *uuid, const char *name, const char *access4,
                                const char *access6);
+int compute_instance_db_set_disk_config(const char *uuid, bool auto_disk);
 int compute_instance_db_lock(const char *uuid, bool locked, const char *by);
 int compute_instance_db_meta_replace(const char *uuid, json_t *meta);
 int compute_instance_db_meta_set(const char *uuid, const char *key, const char *value);
@@ -353,6 +372,11 @@ const char *compute_server_status(const char *vm_state, const char *task_state);
 /* The vm_state a status filter selects, or NULL for an unknown status. */
 const char *compute_status_vm_state(const char *status);
 json_t *compute_server_json(ms_request *req, const compute_instance *i, bool detail);
+/* The server as the update and rebuild actions answer it (2.1). */
+json_t *compute_server_json_base(ms_request *req, const compute_instance *i);
+/* os-server-password (server_password.c) */
+int compute_server_password_show(ms_request *req, ms_response *resp);
+int compute_server_password_clear(ms_request *req, ms_response *resp);
 /* Fetch a server the caller may see; 404 into resp when not. */
 int compute_server_lookup(ms_request *req, ms_response *resp, compute_instance *out);
 

@@ -47,6 +47,8 @@ static const ms_route compute_base_routes[] = {
     R(GET_HEAD, V21 "/os-quota-sets/{tenant_id}/detail", compute_quota_detail, MS_POL_READER, "os-quota-sets:detail"),
     R(MS_PUT, V21 "/os-quota-sets/{tenant_id}", compute_quota_update, MS_POL_ADMIN, "os-quota-sets:update"),
     R(MS_DELETE, V21 "/os-quota-sets/{tenant_id}", compute_quota_delete, MS_POL_ADMIN, "os-quota-sets:delete"),
+    R(GET_HEAD, V21 "/os-quota-class-sets/{quota_class}", compute_quota_class_show, MS_POL_ADMIN, "os-quota-class-sets:show"),
+    R(MS_PUT, V21 "/os-quota-class-sets/{quota_class}", compute_quota_class_update, MS_POL_ADMIN, "os-quota-class-sets:update"),
 
     R(GET_HEAD, V21 "/os-availability-zone", compute_az_list, MS_POL_ANY, "os-availability-zone:list"),
     R(GET_HEAD, V21 "/os-availability-zone/detail", compute_az_detail, MS_POL_ADMIN, "os-availability-zone:detail"),
@@ -84,6 +86,8 @@ static const ms_route compute_base_routes[] = {
     R(GET_HEAD, V21 "/servers/{server_id}/metadata/{key}", compute_server_metadata_show, MS_POL_READER, "server-metadata:show"),
     R(MS_PUT, V21 "/servers/{server_id}/metadata/{key}", compute_server_metadata_put, MS_POL_MEMBER, "server-metadata:update"),
     R(MS_DELETE, V21 "/servers/{server_id}/metadata/{key}", compute_server_metadata_delete, MS_POL_MEMBER, "server-metadata:delete"),
+    R(GET_HEAD, V21 "/servers/{server_id}/os-server-password", compute_server_password_show, MS_POL_READER, "os-server-password:show"),
+    R(MS_DELETE, V21 "/servers/{server_id}/os-server-password", compute_server_password_clear, MS_POL_MEMBER, "os-server-password:clear"),
     R(GET_HEAD, V21 "/servers/{server_id}/os-instance-actions", compute_server_actions_list, MS_POL_READER, "os-instance-actions:list"),
     R(GET_HEAD, V21 "/servers/{server_id}/os-instance-actions/{request_id}", compute_server_action_show, MS_POL_READER, "os-instance-actions:show"),
 };

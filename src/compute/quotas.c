@@ -42,11 +42,20 @@ compute_quota_default(compute_quota_res r)
 }
 
 int
+compute_quota_defaults_get(long long limits[Q_COUNT])
+{
+    for (int q = 0; q < Q_COUNT; q++)
+        limits[q] = compute_quota_default((compute_quota_res)q);
+    return compute_quota_db_class_get("default", limits);
+}
+
+int
 compute_quota_limits(const char *project, long long limits[Q_COUNT])
 {
     bool set[Q_COUNT] = {0};
-    for (int q = 0; q < Q_COUNT; q++)
-        limits[q] = compute_quota_default((compute_quota_res)q);
+    int rc = compute_quota_defaults_get(limits);
+    if (rc < 0)
+        return rc;
     return compute_quota_db_get(project ? project : "", limits, set);
 }
 
@@ -122,8 +131,7 @@ quota_reply(ms_request *req, ms_response *resp, bool with_id, bool defaults, boo
     long long limits[Q_COUNT], in_use[Q_COUNT];
     int rc = 0;
     if (defaults) {
-        for (int q = 0; q < Q_COUNT; q++)
-            limits[q] = compute_quota_default((compute_quota_res)q);
+        rc = compute_quota_defaults_get(limits);
     } else {
         rc = compute_quota_limits(tenant, limits);
     }
@@ -168,6 +176,38 @@ compute_quota_detail(ms_request *req, ms_response *resp)
     if (!quota_target_ok(req, resp, "detail"))
         return 0;
     return quota_reply(req, resp, true, false, true);
+}
+
+bool
+compute_quota_value(ms_response *resp, const char *key, const json_t *v, long long *out)
+{
+    long long x = 0;
+    bool ok = false;
+    if (json_is_integer(v)) {
+        x = json_integer_value(v);
+        ok = true;
+    } else if (json_is_string(v)) {
+        const char *s = json_string_value(v);
+        const char *d = s[0] == '-' ? s + 1 : s;
+        ok = *d && strspn(d, "0123456789") == strlen(d) && strlen(d) < 12;
+        x = ok ? strtoll(s, NULL, 10) : 0;
+    }
+    if (!ok) {
+        compute_bad_field(resp, key, v, "is not of type 'integer', 'string'");
+        return false;
+    }
+    if (x < -1) {
+        char why[64];
+        snprintf(why, sizeof(why), "%lld is less than the minimum of -1", x);
+        compute_bad_field(resp, key, v, why);
+        return false;
+    }
+    if (x > 2147483647LL) {
+        compute_bad_field(resp, key, v, "is greater than the maximum of 2147483647");
+        return false;
+    }
+    *out = x;
+    return true;
 }
 
 int
@@ -222,30 +262,8 @@ compute_quota_update(ms_request *req, ms_response *resp)
             return 0;
         }
         long long x;
-        bool ok = false;
-        if (json_is_integer(v)) {
-            x = json_integer_value(v);
-            ok = true;
-        } else if (json_is_string(v)) {
-            const char *s = json_string_value(v);
-            const char *d = s[0] == '-' ? s + 1 : s;
-            ok = *d && strspn(d, "0123456789") == strlen(d) && strlen(d) < 12;
-            x = ok ? strtoll(s, NULL, 10) : 0;
-        }
-        if (!ok) {
-            compute_bad_field(resp, k, v, "is not of type 'integer', 'string'");
+        if (!compute_quota_value(resp, k, v, &x))
             return 0;
-        }
-        if (x < -1) {
-            char why[64];
-            snprintf(why, sizeof(why), "%lld is less than the minimum of -1", x);
-            compute_bad_field(resp, k, v, why);
-            return 0;
-        }
-        if (x > 2147483647LL) {
-            compute_bad_field(resp, k, v, "is greater than the maximum of 2147483647");
-            return 0;
-        }
         want[q] = x;
         have[q] = true;
     }

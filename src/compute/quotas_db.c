@@ -71,3 +71,31 @@ compute_quota_db_server_groups(const char *project, long long *n)
     ms_result_free(r);
     return rc;
 }
+
+int
+compute_quota_db_class_get(const char *quota_class, long long limits[Q_COUNT])
+{
+    ms_result *r = NULL;
+    int rc = MS_DB_QUERY(&r, "SELECT resource, hard_limit FROM compute_quota_classes"
+                             " WHERE class_name = ?",
+                         MS_P_STR(quota_class));
+    if (rc < 0)
+        return rc;
+    for (size_t i = 0; i < r->nrows; i++) {
+        for (int q = 0; q < Q_COUNT; q++) {
+            if (strcmp(ms_cell(r, i, 0), compute_quota_names[q]) == 0)
+                limits[q] = ms_cell_int(r, i, 1);
+        }
+    }
+    ms_result_free(r);
+    return 0;
+}
+
+int
+compute_quota_db_class_set(const char *quota_class, const char *resource, long long limit)
+{
+    return MS_DB_QUERY(NULL,
+                       "INSERT INTO compute_quota_classes (class_name, resource, hard_limit)"
+                       " VALUES (?,?,?) ON DUPLICATE KEY UPDATE hard_limit = VALUES(hard_limit)",
+                       MS_P_STR(quota_class), MS_P_STR(resource), MS_P_INT(limit));
+}

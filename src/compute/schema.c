@@ -166,8 +166,23 @@ static const char *const compute_v2[] = {
     NULL,
 };
 
+/* OS-DCF:diskConfig (AUTO or MANUAL, set by create, update, rebuild and
+ * resize), and os-quota-class-sets: the "default" class overrides the
+ * configured default limits. */
+static const char *const compute_v3[] = {
+    "ALTER TABLE compute_instances ADD COLUMN IF NOT EXISTS auto_disk_config TINYINT NOT NULL"
+    " DEFAULT 0",
+    "CREATE TABLE IF NOT EXISTS compute_quota_classes ("
+    " class_name VARCHAR(255) NOT NULL, resource VARCHAR(64) NOT NULL,"
+    " hard_limit BIGINT NOT NULL,"
+    " PRIMARY KEY (class_name, resource)"
+    ")" TBL,
+    NULL,
+};
+
 const ms_migration compute_migrations[] = {
     {1, compute_v1},
     {2, compute_v2},
+    {3, compute_v3},
     {0, NULL},
 };

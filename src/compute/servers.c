@@ -4,6 +4,7 @@
  * pagination, show, update, delete, ips, metadata and instance actions. */
 #include "compute.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
@@ -110,7 +111,8 @@ compute_server_json(ms_request *req, const compute_instance *i, bool detail)
     json_object_set_new(o, "addresses", json_object());
     json_object_set_new(o, "accessIPv4", json_string(i->access_ip_v4));
     json_object_set_new(o, "accessIPv6", json_string(i->access_ip_v6));
-    json_object_set_new(o, "OS-DCF:diskConfig", json_string("MANUAL"));
+    json_object_set_new(o, "OS-DCF:diskConfig",
+                        json_string(i->auto_disk_config ? "AUTO" : "MANUAL"));
     if (!strcmp(status, "BUILD") || !strcmp(status, "REBUILD") || !strcmp(status, "RESIZE") ||
         !strcmp(status, "VERIFY_RESIZE") || !strcmp(status, "ACTIVE"))
         json_object_set_new(o, "progress", json_integer(i->progress));
@@ -151,6 +153,23 @@ compute_server_json(ms_request *req, const compute_instance *i, bool detail)
             json_object_set_new(f, "details", json_string(i->fault_details));
         json_object_set_new(o, "fault", f);
     }
+    return o;
+}
+
+json_t *
+compute_server_json_base(ms_request *req, const compute_instance *i)
+{
+    json_t *o = compute_server_json(req, i, true);
+    /* Before 2.75 the update and rebuild answers leave out what the
+     * extensions of v2.0 (AZ, usage, status, volumes...) added. */
+    static const char *const ext[] = {
+        "OS-EXT-AZ:availability_zone", "config_drive", "key_name",
+        "OS-SRV-USG:launched_at", "OS-SRV-USG:terminated_at", "security_groups",
+        "OS-EXT-STS:task_state", "OS-EXT-STS:vm_state", "OS-EXT-STS:power_state",
+        "os-extended-volumes:volumes_attached", "OS-EXT-SRV-ATTR:host",
+        "OS-EXT-SRV-ATTR:instance_name", "OS-EXT-SRV-ATTR:hypervisor_hostname"};
+    for (size_t k = 0; k < MS_ARRAY_LEN(ext); k++)
+        json_object_del(o, ext[k]);
     return o;
 }
 
@@ -283,6 +302,92 @@ compute_server_show(ms_request *req, ms_response *resp)
 }
 
 /* ---- create ---- */
+
+/* networks and security_groups as Nova's 2.1 schema takes them. Servers
+ * get no networks yet (no network service stands behind the API), so a
+ * requested network or port is one that cannot be found, and "default" is
+ * the only security group; Nova answers 400 for unknown ones. */
+static bool
+check_networks(ms_response *resp, json_t *nets, json_t *groups)
+{
+    size_t k;
+    json_t *n;
+    if (nets && !json_is_array(nets)) {
+        compute_bad_field(resp, "networks", nets, "is not of type 'array'");
+        return false;
+    }
+    json_array_foreach(nets, k, n) {
+        if (!json_is_object(n)) {
+            compute_bad_field(resp, "networks", n, "is not of type 'object'");
+            return false;
+        }
+        const char *key;
+        json_t *v;
+        json_object_foreach(n, key, v) {
+            if (strcmp(key, "uuid") && strcmp(key, "port") && strcmp(key, "fixed_ip")) {
+                ms_resp_error(resp, 400,
+                              "Invalid input for field/attribute networks. Value: {...}. "
+                              "Additional properties are not allowed ('%s' was unexpected)",
+                              key);
+                return false;
+            }
+        }
+        json_t *port = json_object_get(n, "port"), *ip = json_object_get(n, "fixed_ip");
+        json_t *uuid = json_object_get(n, "uuid");
+        unsigned char addr[16];
+        if (port && !json_is_null(port) &&
+            (!json_is_string(port) || !ms_uuid_valid(json_string_value(port)))) {
+            compute_bad_field(resp, "port", port, "is not valid under any of the given schemas");
+            return false;
+        }
+        if (ip && (!json_is_string(ip) ||
+                   (inet_pton(AF_INET, json_string_value(ip), addr) != 1 &&
+                    inet_pton(AF_INET6, json_string_value(ip), addr) != 1))) {
+            compute_bad_field(resp, "fixed_ip", ip, "is not a 'ip-address'");
+            return false;
+        }
+        if (uuid && !json_is_string(uuid)) {
+            compute_bad_field(resp, "uuid", uuid, "is not of type 'string'");
+            return false;
+        }
+        if (port && !json_is_null(port)) {
+            if (ip)
+                ms_resp_error(resp, 400, "Specified Fixed IP '%s' cannot be used with port "
+                                         "'%s': the two cannot be specified together.",
+                              json_string_value(ip), json_string_value(port));
+            else
+                ms_resp_error(resp, 400, "Port id %s could not be found.",
+                              json_string_value(port));
+            return false;
+        }
+        if (!uuid)
+            ms_resp_error(resp, 400, "Bad network format: missing 'uuid'");
+        else if (!ms_uuid_valid(json_string_value(uuid)))
+            ms_resp_error(resp, 400, "Bad networks format: network uuid is not in proper "
+                                     "format (%s)",
+                          json_string_value(uuid));
+        else
+            ms_resp_error(resp, 400, "Network %s could not be found.", json_string_value(uuid));
+        return false;
+    }
+    if (groups && !json_is_array(groups)) {
+        compute_bad_field(resp, "security_groups", groups, "is not of type 'array'");
+        return false;
+    }
+    json_array_foreach(groups, k, n) {
+        json_t *name = json_is_object(n) ? json_object_get(n, "name") : NULL;
+        if (!json_is_string(name) || json_object_size(n) != 1) {
+            compute_bad_field(resp, "security_groups", n,
+                              "is not valid under any of the given schemas");
+            return false;
+        }
+        if (strcmp(json_string_value(name), "default")) {
+            ms_resp_error(resp, 400, "Security group %s not found.", json_string_value(name));
+            return false;
+        }
+    }
+    return true;
+}
 
 static bool
 is_base64(const char *s, size_t n)
@@ -503,9 +608,20 @@ compute_server_create(ms_request *req, ms_response *resp)
         compute_bad_field(resp, "adminPass", pass, "is not of type 'string'");
         return 0;
     }
-    json_t *a4 = json_object_get(srv, "accessIPv4");
-    if (a4 && !json_is_string(a4)) {
-        compute_bad_field(resp, "accessIPv4", a4, "is not a 'ipv4'");
+    char a4[64], a6[64];
+    if (!compute_access_ip(resp, srv, false, a4) || !compute_access_ip(resp, srv, true, a6))
+        return 0;
+    int auto_disk = compute_disk_config(resp, srv);
+    if (auto_disk == -2)
+        return 0;
+    if (!check_networks(resp, json_object_get(srv, "networks"),
+                        json_object_get(srv, "security_groups")))
+        return 0;
+    json_t *rri = json_object_get(srv, "return_reservation_id");
+    int want_resv = rri ? compute_json_bool(rri) : 0;
+    if (want_resv < 0) {
+        compute_bad_field(resp, "return_reservation_id", rri,
+                          "is not one of the boolean values");
         return 0;
     }
     /* Scheduler hints: only "group" acts here (this is one cell). */
@@ -661,8 +777,9 @@ compute_server_create(ms_request *req, ms_response *resp)
         snprintf(i->config_drive, sizeof(i->config_drive), "%s", config_drive ? "True" : "");
         if (az)
             snprintf(i->availability_zone, sizeof(i->availability_zone), "nova");
-        if (a4)
-            snprintf(i->access_ip_v4, sizeof(i->access_ip_v4), "%s", json_string_value(a4));
+        snprintf(i->access_ip_v4, sizeof(i->access_ip_v4), "%s", a4);
+        snprintf(i->access_ip_v6, sizeof(i->access_ip_v6), "%s", a6);
+        i->auto_disk_config = auto_disk == 1;
         snprintf(i->reservation_id, sizeof(i->reservation_id), "%s", resv);
         i->launch_index = (int)x;
         i->created_at = i->updated_at = now;
@@ -679,8 +796,14 @@ compute_server_create(ms_request *req, ms_response *resp)
     } else if (rc == 0) {
         for (size_t x = 0; x < n; x++)
             ms_task_publish("compute", ms_conf.host, task_ids[x]);
+        if (want_resv) {
+            /* Nova answers only the reservation id then, with no Location. */
+            ms_resp_json(resp, 202, json_pack("{s:s}", "reservation_id", resv));
+            goto out;
+        }
         json_t *s = json_pack("{s:s,s:s,s:[{s:s}]}", "id", insts[0].uuid, "OS-DCF:diskConfig",
-                              "MANUAL", "security_groups", "name", "default");
+                              auto_disk == 1 ? "AUTO" : "MANUAL", "security_groups", "name",
+                              "default");
         json_object_set_new(s, "links", compute_links(req, "servers", insts[0].uuid));
         json_object_set_new(s, "adminPass",
                             json_string(pass ? json_string_value(pass) : admin_pass));
@@ -689,6 +812,7 @@ compute_server_create(ms_request *req, ms_response *resp)
         free(loc);
         ms_resp_json(resp, 202, json_pack("{s:o}", "server", s));
     }
+out:
     for (size_t x = 0; x < n; x++)
         compute_instance_clear(&insts[x]);
     free(insts);
@@ -730,20 +854,27 @@ compute_server_update(ms_request *req, ms_response *resp)
                           "characters. Can not start or end with whitespace.");
         return 0;
     }
+    char a4[64], a6[64];
+    if (!compute_access_ip(resp, srv, false, a4) || !compute_access_ip(resp, srv, true, a6))
+        return 0;
+    int auto_disk = compute_disk_config(resp, srv);
+    if (auto_disk == -2)
+        return 0;
     compute_instance i;
     int rc = compute_server_lookup(req, resp, &i);
     if (rc < 0)
         return rc == -ENOENT ? 0 : rc;
     rc = compute_instance_db_update(i.uuid, name ? json_string_value(name) : NULL,
-                                    ms_json_strval(srv, "accessIPv4"),
-                                    ms_json_strval(srv, "accessIPv6"));
+                                    a4[0] ? a4 : NULL, a6[0] ? a6 : NULL);
+    if (rc == 0 && auto_disk >= 0)
+        rc = compute_instance_db_set_disk_config(i.uuid, auto_disk == 1);
     compute_instance_clear(&i);
     if (rc < 0)
         return rc;
     rc = compute_server_lookup(req, resp, &i);
     if (rc < 0)
         return rc == -ENOENT ? 0 : rc;
-    ms_resp_json(resp, 200, json_pack("{s:o}", "server", compute_server_json(req, &i, true)));
+    ms_resp_json(resp, 200, json_pack("{s:o}", "server", compute_server_json_base(req, &i)));
     compute_instance_clear(&i);
     return 0;
 }
