@@ -109,6 +109,10 @@ attach_encrypted_volume = false
 personality = false
 swap_volume = false
 volume_multiattach = false
+# tempest runs its server metadata write tests only with this flag (guests
+# see metadata read-only outside Xen); monostack's API does serve them. The
+# other xenapi tests (agents, resetNetwork) are outside the compute tier.
+xenapi_apis = true
 
 [network-feature-enabled]
 ipv6 = false
