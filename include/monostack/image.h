@@ -50,5 +50,9 @@ int ms_image_kill(const char *image_id);
 /* Delete an image the service made (a shelved server's disk, once
  * unshelved), data included; absent is fine. */
 int ms_image_delete(const char *image_id);
+/* createBackup's rotation: delete a server's backups of backup_type (images
+ * with image_type "backup") beyond the newest keep. */
+int ms_image_rotate_backups(const char *instance_uuid, const char *backup_type,
+                            long long keep);
 
 #endif

@@ -283,6 +283,83 @@ create_image(ms_request *req, ms_response *resp, compute_instance *i, json_t *ar
     return 0;
 }
 
+/* createBackup: createImage's snapshot with image_type "backup" and its
+ * backup_type; once uploaded, the worker keeps only the newest `rotation`
+ * backups of that type (Nova's _rotate_backups). 202, with the image in
+ * Location unless rotation is 0. */
+static int
+create_backup(ms_request *req, ms_response *resp, compute_instance *i, json_t *arg)
+{
+    if (!json_is_object(arg)) {
+        compute_bad_field(resp, "createBackup", arg, "is not of type 'object'");
+        return 0;
+    }
+    static const char *const keys[] = {"name", "backup_type", "rotation", "metadata", NULL};
+    if (!only_keys(resp, "createBackup", arg, keys))
+        return 0;
+    static const char *const required[] = {"name", "backup_type", "rotation"};
+    for (size_t k = 0; k < MS_ARRAY_LEN(required); k++) {
+        if (!json_object_get(arg, required[k])) {
+            ms_resp_error(resp, 400, "Invalid input for field/attribute createBackup. Value: "
+                                     "{...}. '%s' is a required property",
+                          required[k]);
+            return 0;
+        }
+    }
+    json_t *name = json_object_get(arg, "name");
+    if (!valid_name_field(resp, name))
+        return 0;
+    json_t *type = json_object_get(arg, "backup_type");
+    if (!json_is_string(type)) {
+        compute_bad_field(resp, "backup_type", type, "is not of type 'string'");
+        return 0;
+    }
+    json_t *rot = json_object_get(arg, "rotation");
+    long long rotation;
+    if (!compute_json_intlike(rot, &rotation) || rotation < 0) {
+        compute_bad_field(resp, "rotation", rot,
+                          json_is_integer(rot) ? "is less than the minimum of 0"
+                                               : "is not of type 'integer', 'string'");
+        return 0;
+    }
+    json_t *meta = json_object_get(arg, "metadata");
+    if (meta && !valid_metadata(resp, meta))
+        return 0;
+    static const char *const ok[6] = {"active", "stopped", "paused", "suspended"};
+    if (!state_allowed(ok, i->vm_state) || i->task_state[0]) {
+        invalid_state(resp, "createBackup", i);
+        return 0;
+    }
+    json_t *props = meta ? json_deep_copy(meta) : json_object();
+    json_object_set_new(props, "instance_uuid", json_string(i->uuid));
+    json_object_set_new(props, "image_type", json_string("backup"));
+    json_object_set(props, "backup_type", type);
+    json_object_set_new(props, "base_image_ref", json_string(i->image_ref));
+    json_object_set_new(props, "user_id", json_string(req->auth.user_id));
+    char image_id[37];
+    int rc = ms_image_snapshot_create(&req->auth, json_string_value(name), "qcow2", "bare",
+                                      props, image_id);
+    json_decref(props);
+    if (rc < 0)
+        return rc;
+    json_t *extra = json_pack("{s:s,s:O,s:I}", "image_id", image_id, "backup_type", type,
+                              "rotation", (json_int_t)rotation);
+    rc = run_action_status(req, resp, i, "createBackup", ok, "image_backup", "snapshot",
+                           extra, 0);
+    json_decref(extra);
+    if (rc <= 0) {
+        ms_image_kill(image_id);
+        return rc;
+    }
+    if (rotation > 0) {
+        char *loc = compute_href(req, "images", image_id);
+        ms_resp_header(resp, "Location", loc);
+        free(loc);
+    }
+    ms_resp_empty(resp, 202);
+    return 0;
+}
+
 /* Flavor reference as Nova takes it: a string or integer, maybe a URL. */
 static bool
 flavor_ref(json_t *fref, char out[256])
@@ -321,6 +398,9 @@ resize(ms_request *req, ms_response *resp, compute_instance *i, json_t *arg)
         compute_bad_field(resp, "flavorRef", fref, "is not of type 'string', 'integer'");
         return 0;
     }
+    int auto_disk = compute_disk_config(resp, arg);
+    if (auto_disk == -2)
+        return 0;
     static const char *const ok[6] = {"active", "stopped"};
     if (!state_allowed(ok, i->vm_state) || i->task_state[0]) {
         invalid_state(resp, "resize", i);
@@ -378,8 +458,11 @@ resize(ms_request *req, ms_response *resp, compute_instance *i, json_t *arg)
         goto out;
     json_object_set_new(nf, "extra_specs", specs);
     json_t *extra = json_pack("{s:O}", "flavor", nf);
-    rc = run_action(req, resp, i, "resize", ok, "resize_prep", "resize", extra);
+    rc = run_action_status(req, resp, i, "resize", ok, "resize_prep", "resize", extra, 202);
     json_decref(extra);
+    /* Nova's resize sets the disk config it was given, MANUAL when none. */
+    if (rc == 1)
+        rc = compute_instance_db_set_disk_config(i->uuid, auto_disk == 1);
 out:
     json_decref(nf);
     compute_flavor_clear(&f);
@@ -438,6 +521,12 @@ rebuild(ms_request *req, ms_response *resp, compute_instance *i, json_t *arg)
         compute_bad_field(resp, "adminPass", pass, "is not of type 'string'");
         return 0;
     }
+    char a4[64], a6[64];
+    if (!compute_access_ip(resp, arg, false, a4) || !compute_access_ip(resp, arg, true, a6))
+        return 0;
+    int auto_disk = compute_disk_config(resp, arg);
+    if (auto_disk == -2)
+        return 0;
     json_t *pe = json_object_get(arg, "preserve_ephemeral");
     if (pe && !json_is_boolean(pe)) {
         compute_bad_field(resp, "preserve_ephemeral", pe, "is not of type 'boolean'");
@@ -530,8 +619,11 @@ rebuild(ms_request *req, ms_response *resp, compute_instance *i, json_t *arg)
         return rc;
     }
     if ((rc = compute_instance_db_set_image(i->uuid, image)) < 0 ||
-        (name && (rc = compute_instance_db_update(i->uuid, json_string_value(name), NULL,
-                                                  NULL)) < 0) ||
+        ((name || a4[0] || a6[0]) &&
+         (rc = compute_instance_db_update(i->uuid, name ? json_string_value(name) : NULL,
+                                          a4[0] ? a4 : NULL, a6[0] ? a6 : NULL)) < 0) ||
+        /* from the request, else MANUAL: images carry no auto_disk_config here */
+        (rc = compute_instance_db_set_disk_config(i->uuid, auto_disk == 1)) < 0 ||
         (meta && (rc = compute_instance_db_meta_replace(i->uuid, meta)) < 0) ||
         (desc && (rc = compute_instance_db_set_description(i->uuid,
                                                            json_string_value(desc))) < 0) ||
@@ -937,6 +1029,8 @@ compute_server_action(ms_request *req, ms_response *resp)
             ms_resp_empty(resp, 202);
     } else if (!strcmp(name, "createImage")) {
         rc = create_image(req, resp, &i, arg);
+    } else if (!strcmp(name, "createBackup")) {
+        rc = create_backup(req, resp, &i, arg);
     } else if (!strcmp(name, "resize")) {
         rc = resize(req, resp, &i, arg);
     } else if (!strcmp(name, "rebuild")) {
@@ -947,6 +1041,11 @@ compute_server_action(ms_request *req, ms_response *resp)
         rc = shelve(req, resp, &i);
     } else if (!strcmp(name, "rescue")) {
         rc = rescue(req, resp, &i, arg);
+    } else if (!strcmp(name, "restore")) {
+        /* Deletes are immediate (Nova's default reclaim_instance_interval
+         * of 0), so no server is ever soft-deleted and waiting to be
+         * restored. */
+        invalid_state(resp, "restore", &i);
     } else if (!strcmp(name, "forceDelete")) {
         rc = compute_server_delete_run(req, resp, &i, 202);
     } else if (!strcmp(name, "unshelve")) {

@@ -51,6 +51,12 @@ bool compute_valid_name(const char *s);
 void compute_time_iso(int64_t us, char out[32]);       /* "...Z", no fraction */
 void compute_time_iso_frac(int64_t us, char out[32]);  /* "...ffffff", no Z */
 int64_t compute_now(void);                             /* epoch microseconds */
+/* OS-DCF:diskConfig of a request object: 1 AUTO, 0 MANUAL, -1 absent,
+ * -2 after answering 400. */
+int compute_disk_config(ms_response *resp, const json_t *obj);
+/* accessIPv4 (v6 false) or accessIPv6 of a request object, checked and in
+ * canonical form into out ("" when absent); false after answering 400. */
+bool compute_access_ip(ms_response *resp, const json_t *obj, bool v6, char out[64]);
 /* Check a route's project id path segment against the token (Nova answers
  * 400 on a mismatch); true when fine. */
 bool compute_project_ok(ms_request *req, ms_response *resp);
@@ -322,6 +328,7 @@ typedef struct {
     json_t *security_groups;             /* names (owned); NULL: none stored ("default") */
     json_t *bdms;                        /* create only: mappings to insert (owned) */
     json_t *build_networks;              /* create only: the build task's network request */
+    bool auto_disk_config;               /* OS-DCF:diskConfig AUTO */
 } compute_instance;
 
 void compute_instance_clear(compute_instance *i);
@@ -375,6 +382,7 @@ int compute_instance_db_tags(const char *uuid, json_t **out);
 int compute_instance_db_tags_replace(const char *uuid, const json_t *tags);
 int compute_instance_db_tag_add(const char *uuid, const char *tag);
 int compute_instance_db_tag_delete(const char *uuid, const char *tag, bool *found);
+int compute_instance_db_set_disk_config(const char *uuid, bool auto_disk);
 int compute_instance_db_meta_replace(const char *uuid, json_t *meta);
 int compute_instance_db_meta_set(const char *uuid, const char *key, const char *value);
 int compute_instance_db_meta_delete(const char *uuid, const char *key, bool *found);
@@ -450,6 +458,9 @@ typedef struct {
 } compute_server_view;
 json_t *compute_server_json_view(ms_request *req, const compute_instance *i,
                                  const compute_server_view *v);
+/* os-server-password (server_password.c) */
+int compute_server_password_show(ms_request *req, ms_response *resp);
+int compute_server_password_clear(ms_request *req, ms_response *resp);
 /* Fetch a server the caller may see; 404 into resp when not. */
 int compute_server_lookup(ms_request *req, ms_response *resp, compute_instance *out);
 

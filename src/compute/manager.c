@@ -603,7 +603,9 @@ task_instance(const ms_task *t, const char *state, compute_instance *i)
 
 /* Copy the root disk into a standalone qcow2 and upload it as the data of
  * the queued image the API created. A running guest is paused for the copy
- * so the image is consistent. The image is killed on failure. */
+ * so the image is consistent. The image is killed on failure. A backup
+ * (createBackup: backup_type in the payload) then rotates the server's
+ * backups of that type. */
 static int
 task_snapshot(const ms_task *t, char **err)
 {
@@ -611,14 +613,16 @@ task_snapshot(const ms_task *t, char **err)
     const char *image_id = ms_json_strval(t->payload, "image_id");
     if (!image_id)
         return 0;
+    const char *backup_type = ms_json_strval(t->payload, "backup_type");
+    const char *state = backup_type ? "image_backup" : "image_snapshot";
+    const char *event = backup_type ? "compute_backup_instance" : "compute_snapshot_instance";
     compute_instance i;
-    int rc = task_instance(t, "image_snapshot", &i);
+    int rc = task_instance(t, state, &i);
     if (rc <= 0)
         return rc;
     const char *rid = task_request_id(t);
-    compute_action_db_event(i.uuid, rid, "compute_snapshot_instance", true, NULL);
-    compute_instance_db_transition(i.uuid, NULL, "image_snapshot", NULL,
-                                   "image_pending_upload", -1);
+    compute_action_db_event(i.uuid, rid, event, true, NULL);
+    compute_instance_db_transition(i.uuid, NULL, state, NULL, "image_pending_upload", -1);
     char *ierr = NULL;
     char *disk = instance_file(i.uuid, "disk");
     char *name = ms_asprintf("snapshot-%s.qcow2", image_id);
@@ -647,11 +651,17 @@ task_snapshot(const ms_task *t, char **err)
         ms_warn("Snapshot failed. instance=%s image=%s error=\"%s\"", i.uuid, image_id,
                 ierr ? ierr : "?");
         ms_image_kill(image_id);
+    } else if (backup_type) {
+        json_t *rot = json_object_get(t->payload, "rotation");
+        int r2 = ms_image_rotate_backups(i.uuid, backup_type,
+                                         json_is_integer(rot) ? json_integer_value(rot) : 0);
+        if (r2 < 0)
+            ms_warn("Backup rotation failed. instance=%s type=%s error=\"%s\"", i.uuid,
+                    backup_type, strerror(-r2));
     }
     /* Whatever intermediate task state was reached, the task is over. */
     compute_instance_db_set(i.uuid, NULL, NULL, actual_power(i.uuid, -1));
-    compute_action_db_event(i.uuid, rid, "compute_snapshot_instance", false,
-                            rc == 0 ? "Success" : "Error");
+    compute_action_db_event(i.uuid, rid, event, false, rc == 0 ? "Success" : "Error");
     free(ierr);
     free(disk);
     free(tmp);

@@ -94,6 +94,8 @@ static const ms_route compute_base_routes[] = {
     R(GET_HEAD, V21 "/servers/{server_id}/metadata/{key}", compute_server_metadata_show, MS_POL_READER, "server-metadata:show"),
     R(MS_PUT, V21 "/servers/{server_id}/metadata/{key}", compute_server_metadata_put, MS_POL_MEMBER, "server-metadata:update"),
     R(MS_DELETE, V21 "/servers/{server_id}/metadata/{key}", compute_server_metadata_delete, MS_POL_MEMBER, "server-metadata:delete"),
+    R(GET_HEAD, V21 "/servers/{server_id}/os-server-password", compute_server_password_show, MS_POL_READER, "os-server-password:show"),
+    R(MS_DELETE, V21 "/servers/{server_id}/os-server-password", compute_server_password_clear, MS_POL_MEMBER, "os-server-password:clear"),
     R(GET_HEAD, V21 "/servers/{server_id}/os-instance-actions", compute_server_actions_list, MS_POL_READER, "os-instance-actions:list"),
     R(GET_HEAD, V21 "/servers/{server_id}/os-instance-actions/{request_id}", compute_server_action_show, MS_POL_READER, "os-instance-actions:show"),
     RV(MS_POST, V21 "/servers/{server_id}/remote-consoles", compute_server_remote_console, MS_POL_MEMBER, "os-remote-consoles", MS_MV(2, 6), 0),

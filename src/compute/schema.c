@@ -216,11 +216,20 @@ static const char *const compute_v5[] = {
     NULL,
 };
 
+/* OS-DCF:diskConfig (AUTO or MANUAL, set by create, update, rebuild and
+ * resize). */
+static const char *const compute_v6[] = {
+    "ALTER TABLE compute_instances ADD COLUMN IF NOT EXISTS auto_disk_config TINYINT NOT NULL"
+    " DEFAULT 0",
+    NULL,
+};
+
 const ms_migration compute_migrations[] = {
     {1, compute_v1},
     {2, compute_v2},
     {3, compute_v3},
     {4, compute_v4},
     {5, compute_v5},
+    {6, compute_v6},
     {0, NULL},
 };

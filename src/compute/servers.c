@@ -4,6 +4,7 @@
  * pagination, show, update, delete, ips, metadata and instance actions. */
 #include "compute.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
@@ -143,7 +144,8 @@ compute_server_json_view(ms_request *req, const compute_instance *i,
     json_object_set_new(o, "addresses", json_object());
     json_object_set_new(o, "accessIPv4", json_string(i->access_ip_v4));
     json_object_set_new(o, "accessIPv6", json_string(i->access_ip_v6));
-    json_object_set_new(o, "OS-DCF:diskConfig", json_string("MANUAL"));
+    json_object_set_new(o, "OS-DCF:diskConfig",
+                        json_string(i->auto_disk_config ? "AUTO" : "MANUAL"));
     if (!strcmp(status, "BUILD") || !strcmp(status, "REBUILD") || !strcmp(status, "RESIZE") ||
         !strcmp(status, "VERIFY_RESIZE") || !strcmp(status, "ACTIVE"))
         json_object_set_new(o, "progress", json_integer(i->progress));
@@ -955,11 +957,12 @@ compute_server_create(ms_request *req, ms_response *resp)
         compute_bad_field(resp, "adminPass", pass, "is not of type 'string'");
         return 0;
     }
-    json_t *a4 = json_object_get(srv, "accessIPv4");
-    if (a4 && !json_is_string(a4)) {
-        compute_bad_field(resp, "accessIPv4", a4, "is not a 'ipv4'");
+    char a4[64], a6[64];
+    if (!compute_access_ip(resp, srv, false, a4) || !compute_access_ip(resp, srv, true, a6))
         return 0;
-    }
+    int auto_disk = compute_disk_config(resp, srv);
+    if (auto_disk == -2)
+        return 0;
     /* Scheduler hints: only "group" acts here (this is one cell). */
     json_t *hints = json_object_get(body, "os:scheduler_hints");
     if (!hints)
@@ -1133,8 +1136,9 @@ compute_server_create(ms_request *req, ms_response *resp)
         snprintf(i->config_drive, sizeof(i->config_drive), "%s", config_drive ? "True" : "");
         if (az)
             snprintf(i->availability_zone, sizeof(i->availability_zone), "nova");
-        if (a4)
-            snprintf(i->access_ip_v4, sizeof(i->access_ip_v4), "%s", json_string_value(a4));
+        snprintf(i->access_ip_v4, sizeof(i->access_ip_v4), "%s", a4);
+        snprintf(i->access_ip_v6, sizeof(i->access_ip_v6), "%s", a6);
+        i->auto_disk_config = auto_disk == 1;
         snprintf(i->reservation_id, sizeof(i->reservation_id), "%s", resv);
         i->launch_index = (int)x;
         i->created_at = i->updated_at = now;
@@ -1174,7 +1178,7 @@ compute_server_create(ms_request *req, ms_response *resp)
         /* Nova echoes the request's groups, as given, or "default". */
         json_t *sgs = json_object_get(srv, "security_groups");
         json_t *s = json_pack("{s:s,s:s,s:o}", "id", insts[0].uuid, "OS-DCF:diskConfig",
-                              "MANUAL", "security_groups",
+                              auto_disk == 1 ? "AUTO" : "MANUAL", "security_groups",
                               sgs ? json_deep_copy(sgs)
                                   : json_pack("[{s:s}]", "name", "default"));
         json_object_set_new(s, "links", compute_links(req, "servers", insts[0].uuid));
@@ -1235,15 +1239,22 @@ compute_server_update(ms_request *req, ms_response *resp)
     json_t *desc = json_object_get(srv, "description");
     if (desc && !compute_valid_description(resp, desc))
         return 0;
+    char a4[64], a6[64];
+    if (!compute_access_ip(resp, srv, false, a4) || !compute_access_ip(resp, srv, true, a6))
+        return 0;
+    int auto_disk = compute_disk_config(resp, srv);
+    if (auto_disk == -2)
+        return 0;
     compute_instance i;
     int rc = compute_server_lookup(req, resp, &i);
     if (rc < 0)
         return rc == -ENOENT ? 0 : rc;
     rc = compute_instance_db_update(i.uuid, name ? json_string_value(name) : NULL,
-                                    ms_json_strval(srv, "accessIPv4"),
-                                    ms_json_strval(srv, "accessIPv6"));
+                                    a4[0] ? a4 : NULL, a6[0] ? a6 : NULL);
     if (rc == 0 && desc)
         rc = compute_instance_db_set_description(i.uuid, json_string_value(desc));
+    if (rc == 0 && auto_disk >= 0)
+        rc = compute_instance_db_set_disk_config(i.uuid, auto_disk == 1);
     compute_instance_clear(&i);
     if (rc < 0)
         return rc;

@@ -19,7 +19,7 @@
     " availability_zone, config_drive, access_ip_v4, access_ip_v6, progress, locked,"    \
     " locked_by, reservation_id, launch_index, fault_code, fault_message, fault_details," \
     " fault_created, launched_at, terminated_at, created_at, updated_at, deleted_at,"    \
-    " deleted, shelved_image_id, locked_reason, trusted_certs, flavor_extra"
+    " deleted, shelved_image_id, locked_reason, trusted_certs, flavor_extra, auto_disk_config"
 
 #define CPY(dst, i) snprintf((dst), sizeof(dst), "%s", ms_cell(r, row, (i)) ? ms_cell(r, row, (i)) : "")
 
@@ -94,6 +94,7 @@ inst_from_row(const ms_result *r, size_t row, compute_instance *i)
         i->trusted_certs = json_loads(ms_cell(r, row, 44), 0, NULL);
     if (ms_cell(r, row, 45))
         i->flavor_extra = json_loads(ms_cell(r, row, 45), 0, NULL);
+    i->auto_disk_config = ms_cell_bool(r, row, 46);
 }
 
 static int
@@ -216,6 +217,9 @@ compute_instance_db_create(compute_instance *insts, size_t n, const long long li
             if (rc < 0)
                 goto fail;
         }
+        if (i->auto_disk_config &&
+            (rc = compute_instance_db_set_disk_config(i->uuid, true)) < 0)
+            goto fail;
         if (i->server_group[0] &&
             ((rc = compute_server_group_db_add_member(i->server_group, i->uuid)) < 0 ||
              (rc = MS_DB_QUERY(NULL, "UPDATE compute_instances SET server_group = ?"
@@ -439,6 +443,15 @@ compute_instance_db_update(const char *uuid, const char *name, const char *acces
                        " WHERE uuid = ? AND deleted = 0",
                        MS_P_STR(name), MS_P_STR(access4), MS_P_STR(access6),
                        MS_P_INT(compute_now()), MS_P_STR(uuid));
+}
+
+int
+compute_instance_db_set_disk_config(const char *uuid, bool auto_disk)
+{
+    return MS_DB_QUERY(NULL,
+                       "UPDATE compute_instances SET auto_disk_config = ?, updated_at = ?"
+                       " WHERE uuid = ? AND deleted = 0",
+                       MS_P_BOOL(auto_disk), MS_P_INT(compute_now()), MS_P_STR(uuid));
 }
 
 int

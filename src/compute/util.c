@@ -3,6 +3,7 @@
  * boolean strings and timestamps. */
 #include "compute.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
@@ -310,4 +311,45 @@ compute_query_strict_from(ms_request *req, ms_response *resp, const char *const 
     ms_resp_error(resp, 400, "Additional properties are not allowed ('%s' was unexpected)",
                   q.bad);
     return false;
+}
+int
+compute_disk_config(ms_response *resp, const json_t *obj)
+{
+    json_t *v = json_is_object(obj) ? json_object_get(obj, "OS-DCF:diskConfig") : NULL;
+    if (!v)
+        return -1;
+    if (json_is_string(v) && !strcmp(json_string_value(v), "AUTO"))
+        return 1;
+    if (json_is_string(v) && !strcmp(json_string_value(v), "MANUAL"))
+        return 0;
+    compute_bad_field(resp, "OS-DCF:diskConfig", v, "is not one of ['AUTO', 'MANUAL']");
+    return -2;
+}
+
+bool
+compute_access_ip(ms_response *resp, const json_t *obj, bool v6, char out[64])
+{
+    const char *field = v6 ? "accessIPv6" : "accessIPv4";
+    json_t *v = json_is_object(obj) ? json_object_get(obj, field) : NULL;
+    out[0] = '\0';
+    if (!v)
+        return true;
+    unsigned char addr[sizeof(struct in6_addr)];
+    int af = v6 ? AF_INET6 : AF_INET;
+    if (!json_is_string(v)) {
+        compute_bad_field(resp, field, v, "is not of type 'string'");
+        return false;
+    }
+    if (inet_pton(af, json_string_value(v), addr) != 1) {
+        char *repr = compute_json_repr(v);
+        char *reason = ms_asprintf("%s is not a '%s'", repr, v6 ? "ipv6" : "ipv4");
+        compute_bad_field(resp, field, v, reason);
+        free(reason);
+        free(repr);
+        return false;
+    }
+    /* Nova keeps the address, not the text: answers show its canonical form. */
+    if (!inet_ntop(af, addr, out, 64))
+        out[0] = '\0';
+    return true;
 }

@@ -194,3 +194,18 @@ ms_image_delete(const char *image_id)
         image_store_delete(image_id);
     return rc == -ENOENT ? 0 : rc;
 }
+
+int
+ms_image_rotate_backups(const char *instance_uuid, const char *backup_type, long long keep)
+{
+    char **ids = NULL;
+    size_t n = 0;
+    int rc = image_db_backups(instance_uuid, backup_type, &ids, &n);
+    for (size_t i = 0; i < n; i++) {
+        if (rc == 0 && (long long)i >= keep)
+            rc = ms_image_delete(ids[i]);
+        free(ids[i]);
+    }
+    free(ids);
+    return rc;
+}

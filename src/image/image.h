@@ -71,6 +71,10 @@ int image_db_owner_usage(const char *owner, long long *count, long long *bytes);
 int image_db_reset_stuck(long long *reset);
 /* Ids of the non-deleted images in a status (caller frees each and the array). */
 int image_db_ids_in_status(const char *status, char ***ids, size_t *n);
+/* Ids of a server's backups of one type, newest first (caller frees each
+ * and the array). */
+int image_db_backups(const char *instance_uuid, const char *backup_type, char ***ids,
+                     size_t *n);
 
 /* Listing. */
 #define IMAGE_MAX_SORT 8

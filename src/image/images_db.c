@@ -400,6 +400,33 @@ image_db_ids_in_status(const char *status, char ***ids, size_t *n)
     return 0;
 }
 
+int
+image_db_backups(const char *instance_uuid, const char *backup_type, char ***ids, size_t *n)
+{
+    ms_result *r = NULL;
+    *ids = NULL;
+    *n = 0;
+    int rc = MS_DB_QUERY(&r,
+                         "SELECT i.id FROM images i"
+                         " JOIN image_properties t ON t.image_id = i.id"
+                         "  AND t.name = 'image_type' AND t.value = 'backup'"
+                         " JOIN image_properties u ON u.image_id = i.id"
+                         "  AND u.name = 'instance_uuid' AND u.value = ?"
+                         " JOIN image_properties b ON b.image_id = i.id"
+                         "  AND b.name = 'backup_type' AND b.value = ?"
+                         " WHERE i.deleted = 0 AND i.status <> 'killed'"
+                         " ORDER BY i.created_at DESC, i.id DESC",
+                         MS_P_STR(instance_uuid), MS_P_STR(backup_type));
+    if (rc < 0)
+        return rc;
+    *ids = ms_calloc(r->nrows + 1, sizeof(char *));
+    for (size_t i = 0; i < r->nrows; i++)
+        (*ids)[i] = ms_strdup(ms_cell(r, i, 0));
+    *n = r->nrows;
+    ms_result_free(r);
+    return 0;
+}
+
 /* ---- listing ---- */
 
 static pthread_mutex_t intern_lock = PTHREAD_MUTEX_INITIALIZER;
