@@ -1165,7 +1165,7 @@ compute_server_create(ms_request *req, ms_response *resp)
                                     sizeof(msg));
     if (rc == -EDQUOT) {
         ms_resp_error(resp, 403, "%s", msg);
-        rc = 0;
+        rc = INVALID_ANSWERED;
     } else if (rc == 0) {
         for (size_t x = 0; x < n; x++)
             ms_task_publish("compute", ms_conf.host, task_ids[x]);
