@@ -918,3 +918,43 @@ def test_disabled_service_takes_no_servers(compute, admin, image_id):
     vm = r.json()["server"]["id"]
     assert _wait_status(tok, vm, ("ACTIVE", "ERROR"))["status"] == "ACTIVE"
     nova(tok, "DELETE", "/v2.1/servers/" + vm)
+
+
+def test_aggregate_image_cache(compute, admin, osc):
+    import glob
+    import time
+    tok = admin[0]
+    with tempfile.NamedTemporaryFile(suffix=".qcow2") as f:
+        subprocess.run(["qemu-img", "create", "-f", "qcow2", f.name, "32M"], check=True,
+                       capture_output=True)
+        img = osc("image", "create", "--disk-format", "qcow2", "--container-format", "bare",
+                  "--file", f.name, uniq("mv-cache"), "-f", "json")["id"]
+    host = _compute_service(tok, None)["host"]
+    aid = nova(tok, "POST", "/v2.1/os-aggregates",
+               json={"aggregate": {"name": uniq("cache")}}).json()["aggregate"]["id"]
+    assert nova(tok, "POST", "/v2.1/os-aggregates/%d/action" % aid,
+                json={"add_host": {"host": host}}).status_code == 200
+    url = "/v2.1/os-aggregates/%d/images" % aid
+    body = {"cache": [{"id": img}]}
+    try:
+        assert nova(tok, "POST", url, mv="2.80", json=body).status_code == 404
+        bad_request(nova(tok, "POST", url, mv="2.81", json={"cache": []}))
+        bad_request(nova(tok, "POST", url, mv="2.81", json={"cache": [{"id": "x"}]}))
+        bad_request(nova(tok, "POST", url, mv="2.81", json={"cache": [{"id": img}] * 2}))
+        bad_request(nova(tok, "POST", url, mv="2.81",
+                         json={"cache": [{"id": str(uuid.uuid4())}]}))
+        bad_request(nova(tok, "POST", url, mv="2.81", json={"cache": [{"id": img, "x": 1}]}))
+        bad_request(nova(tok, "POST", "/v2.1/os-aggregates/abc/images", mv="2.81", json=body))
+        assert nova(tok, "POST", "/v2.1/os-aggregates/999999/images", mv="2.81",
+                    json=body).status_code == 404
+        r = nova(tok, "POST", url, mv="2.81", json=body)
+        assert r.status_code == 202, r.text
+        deadline = time.time() + 60
+        while time.time() < deadline and not glob.glob(
+                os.path.join(compute.root, "**", "_base", img), recursive=True):
+            time.sleep(0.5)
+        assert glob.glob(os.path.join(compute.root, "**", "_base", img), recursive=True)
+    finally:
+        nova(tok, "POST", "/v2.1/os-aggregates/%d/action" % aid,
+             json={"remove_host": {"host": host}})
+        nova(tok, "DELETE", "/v2.1/os-aggregates/%d" % aid)
