@@ -1,7 +1,11 @@
 /* The host-side views: os-services (heartbeats of this host's compute,
  * scheduler and conductor roles), os-hypervisors (capacity from the virt
  * driver, usage summed from placed servers), os-availability-zone and
- * os-simple-tenant-usage (Horizon's overview). */
+ * os-simple-tenant-usage (Horizon's overview). Microversions: services gain
+ * forced_down (2.11) and are named by uuid with PUT /os-services/{id}
+ * (2.53); hypervisors show cpu_info as an object (2.28), page (2.33), go by
+ * uuid with with_servers and a hostname pattern (2.53) and lose their
+ * capacity fields for uptime (2.88); usage pages (2.40). */
 #include "compute.h"
 
 #include <errno.h>
