@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <monostack/image.h>
+
 /* 2.41 shows the aggregate's uuid. */
 static json_t *
 agg_json(ms_request *req, const compute_aggregate *a, bool full)
@@ -356,4 +358,83 @@ compute_aggregate_action(ms_request *req, ms_response *resp)
     if (!strcmp(name, "set_metadata"))
         return set_metadata(req, resp, id, arg);
     return host_action(req, resp, id, name, arg);
+}
+
+/* POST /os-aggregates/{id}/images (2.81): ask every host of the aggregate
+ * to copy the images into its image cache ahead of the first boot. The
+ * work is a task per host; the answer does not wait for it. */
+int
+compute_aggregate_images(ms_request *req, ms_response *resp)
+{
+    json_t *body = ms_req_json(req, resp);
+    if (!body)
+        return 0;
+    if (!only(resp, "images", body, "cache", NULL))
+        return 0;
+    json_t *cache = json_object_get(body, "cache");
+    if (!cache) {
+        ms_resp_error(resp, 400, "Invalid input for field/attribute images. Value: {}. "
+                                 "'cache' is a required property");
+        return 0;
+    }
+    if (!json_is_array(cache)) {
+        compute_bad_field(resp, "cache", cache, "is not of type 'array'");
+        return 0;
+    }
+    if (json_array_size(cache) == 0) {
+        compute_bad_field(resp, "cache", cache, "[] is too short");
+        return 0;
+    }
+    json_t *ids = json_array();
+    int rc = 0;
+    size_t i;
+    json_t *item;
+    json_array_foreach(cache, i, item) {
+        if (!only(resp, "cache", item, "id", NULL))
+            goto done;
+        json_t *id = json_object_get(item, "id");
+        if (!id) {
+            ms_resp_error(resp, 400, "Invalid input for field/attribute cache. Value: {}. "
+                                     "'id' is a required property");
+            goto done;
+        }
+        if (!json_is_string(id) || !ms_uuid_valid(json_string_value(id))) {
+            compute_bad_field(resp, "id", id, "is not a 'uuid'");
+            goto done;
+        }
+        json_array_append(ids, id);
+    }
+    for (size_t a = 0; a < json_array_size(ids); a++) {
+        for (size_t b = a + 1; b < json_array_size(ids); b++) {
+            if (json_equal(json_array_get(ids, a), json_array_get(ids, b))) {
+                ms_resp_error(resp, 400, "Duplicate images in request");
+                goto done;
+            }
+        }
+    }
+    long long agg;
+    rc = agg_id(req, resp, &agg);
+    if (rc < 0) {
+        rc = rc == -ENOENT || rc == -EINVAL ? 0 : rc;
+        goto done;
+    }
+    json_t *id;
+    json_array_foreach(ids, i, id) {
+        ms_image_info img;
+        rc = ms_image_get(&req->auth, json_string_value(id), &img);
+        if (rc == -ENOENT) {
+            ms_resp_error(resp, 400, "Image %s could not be found.", json_string_value(id));
+            rc = 0;
+            goto done;
+        }
+        if (rc < 0)
+            goto done;
+        ms_image_info_clear(&img);
+    }
+    rc = compute_aggregate_db_cache_images(agg, ids, req->auth.project_id);
+    if (rc == 0)
+        ms_resp_empty(resp, 202);
+done:
+    json_decref(ids);
+    return rc;
 }

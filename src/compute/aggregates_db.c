@@ -221,3 +221,33 @@ compute_aggregate_db_meta_set(long long id, const char *key, const char *value)
                        " meta_value = VALUES(meta_value)",
                        MS_P_INT(id), MS_P_STR(key), MS_P_STR(value));
 }
+
+int
+compute_aggregate_db_cache_images(long long id, json_t *images, const char *project)
+{
+    compute_aggregate a;
+    int rc = compute_aggregate_db_get(id, &a);
+    if (rc < 0)
+        return rc;
+    json_t *payload = json_pack("{s:O,s:s}", "images", images, "project_id", project);
+    size_t n = json_array_size(a.hosts);
+    long long *tids = ms_calloc(n + 1, sizeof(*tids));
+    if ((rc = ms_db_begin()) < 0)
+        goto out;
+    for (size_t k = 0; k < n && rc == 0; k++)
+        rc = ms_task_enqueue("compute", json_string_value(json_array_get(a.hosts, k)),
+                             "cache_images", a.uuid, payload, &tids[k]);
+    if (rc < 0) {
+        ms_db_rollback();
+        goto out;
+    }
+    if ((rc = ms_db_commit()) < 0)
+        goto out;
+    for (size_t k = 0; k < n; k++)
+        ms_task_publish("compute", json_string_value(json_array_get(a.hosts, k)), tids[k]);
+out:
+    free(tids);
+    json_decref(payload);
+    compute_aggregate_clear(&a);
+    return rc;
+}

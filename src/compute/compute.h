@@ -628,6 +628,9 @@ int compute_aggregate_db_delete(long long id);
 int compute_aggregate_db_host(long long id, const char *host, bool add, bool *changed);
 /* value NULL deletes the key. */
 int compute_aggregate_db_meta_set(long long id, const char *key, const char *value);
+/* A "cache_images" task (payload {"images": [ids], "project_id"}) for
+ * every host of the aggregate, enqueued together and published. */
+int compute_aggregate_db_cache_images(long long id, json_t *images, const char *project);
 
 int compute_aggregate_list(ms_request *req, ms_response *resp);
 int compute_aggregate_create(ms_request *req, ms_response *resp);
@@ -635,6 +638,7 @@ int compute_aggregate_show(ms_request *req, ms_response *resp);
 int compute_aggregate_update(ms_request *req, ms_response *resp);
 int compute_aggregate_delete(ms_request *req, ms_response *resp);
 int compute_aggregate_action(ms_request *req, ms_response *resp);
+int compute_aggregate_images(ms_request *req, ms_response *resp);
 
 /* ---- the compute manager: task handlers and periodic jobs (manager.c) ---- */
 extern const ms_task_handler compute_task_handlers[];

@@ -2,7 +2,10 @@
  * listing with Nova's filters (minRam, minDisk, is_public for admins),
  * sorting and marker pagination; admin create/delete with Nova's schema;
  * extra specs and the project access list of private flavors. The five
- * classic m1.* flavors are created by `monostack-manage bootstrap`. */
+ * classic m1.* flavors are created by `monostack-manage bootstrap`.
+ * Microversions: 2.7 refuses access to public flavors, 2.55 adds the
+ * description (and PUT /flavors/{id}), 2.61 embeds extra specs, 2.75 shows
+ * a zero swap as 0 and rejects unknown query parameters. */
 #include "compute.h"
 
 #include <errno.h>

@@ -1,7 +1,11 @@
 /* The host-side views: os-services (heartbeats of this host's compute,
  * scheduler and conductor roles), os-hypervisors (capacity from the virt
  * driver, usage summed from placed servers), os-availability-zone and
- * os-simple-tenant-usage (Horizon's overview). */
+ * os-simple-tenant-usage (Horizon's overview). Microversions: services gain
+ * forced_down (2.11) and are named by uuid with PUT /os-services/{id}
+ * (2.53); hypervisors show cpu_info as an object (2.28), page (2.33), go by
+ * uuid with with_servers and a hostname pattern (2.53) and lose their
+ * capacity fields for uptime (2.88); usage pages (2.40). */
 #include "compute.h"
 
 #include <errno.h>
@@ -9,6 +13,10 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/statvfs.h>
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include <monostack/config.h>
@@ -18,6 +26,35 @@
 #define SERVICE_DOWN_TIME_US (60LL * 1000000)
 
 char *compute_instances_path(void);
+
+/* The host's IP address, as Nova's my_ip: the public URL host when it is an
+ * address or resolves to one (this runs in a periodic job, never in an API
+ * thread), else the loopback address. Clients validate it as an IP. */
+static void
+host_ip(char *out, size_t len)
+{
+    const char *h = ms_conf.public_url_host;
+    snprintf(out, len, "127.0.0.1");
+    if (ms_str_empty(h))
+        return;
+    unsigned char buf[sizeof(struct in6_addr)];
+    if (inet_pton(AF_INET, h, buf) == 1 || inet_pton(AF_INET6, h, buf) == 1) {
+        snprintf(out, len, "%s", h);
+        return;
+    }
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
+    struct addrinfo *res = NULL;
+    if (getaddrinfo(h, NULL, &hints, &res) == 0 && res) {
+        char addr[INET6_ADDRSTRLEN];
+        const void *src = res->ai_family == AF_INET
+                              ? (const void *)&((struct sockaddr_in *)res->ai_addr)->sin_addr
+                              : (const void *)&((struct sockaddr_in6 *)res->ai_addr)->sin6_addr;
+        if (inet_ntop(res->ai_family, src, addr, sizeof(addr)))
+            snprintf(out, len, "%s", addr);
+    }
+    if (res)
+        freeaddrinfo(res);
+}
 
 int
 compute_service_heartbeat(void)
@@ -43,8 +80,7 @@ compute_service_heartbeat(void)
     snprintf(nd.host, sizeof(nd.host), "%s", ms_conf.host);
     snprintf(nd.hypervisor_hostname, sizeof(nd.hypervisor_hostname), "%s", ms_conf.host);
     snprintf(nd.hypervisor_type, sizeof(nd.hypervisor_type), "%s", hi.hypervisor_type);
-    snprintf(nd.host_ip, sizeof(nd.host_ip), "%s",
-             ms_str_empty(ms_conf.public_url_host) ? "127.0.0.1" : ms_conf.public_url_host);
+    host_ip(nd.host_ip, sizeof(nd.host_ip));
     snprintf(nd.cpu_info, sizeof(nd.cpu_info),
              "{\"arch\": \"%s\", \"model\": \"%s\", \"vendor\": \"unknown\", "
              "\"topology\": {\"cells\": 1, \"sockets\": 1, \"cores\": %d, \"threads\": 1}}",

@@ -1165,7 +1165,43 @@ task_unrescue(const ms_task *t, char **err)
     return 0;
 }
 
+/* Copy images into this host's cache ahead of boots (os-aggregates
+ * images, 2.81). Best effort, as Nova's: an image that vanished or is not
+ * active is skipped with a warning. */
+static int
+task_cache_images(const ms_task *t, char **err)
+{
+    (void)err;
+    ms_auth_ctx ctx = {.authenticated = true, .is_admin = true};
+    const char *project = json_string_value(json_object_get(t->payload, "project_id"));
+    snprintf(ctx.project_id, sizeof(ctx.project_id), "%s", project ? project : "");
+    size_t k;
+    json_t *id;
+    json_array_foreach(json_object_get(t->payload, "images"), k, id) {
+        ms_image_info img;
+        int rc = ms_image_get_active(&ctx, json_string_value(id), &img);
+        if (rc == -EAGAIN)
+            return rc;
+        if (rc < 0 || !img.path) {
+            ms_warn("Cannot cache image %s: it is not an active image.",
+                    json_string_value(id) ? json_string_value(id) : "?");
+            if (rc == 0)
+                ms_image_info_clear(&img);
+            continue;
+        }
+        char *base = NULL, *cerr = NULL;
+        if (cache_image(&img, &base, &cerr) < 0) {
+            ms_warn("Cannot cache image %s: %s", img.id, cerr ? cerr : "?");
+            free(cerr);
+        }
+        free(base);
+        ms_image_info_clear(&img);
+    }
+    return 0;
+}
+
 const ms_task_handler compute_task_handlers[] = {
+    {"cache_images", task_cache_images},
     {"build_instance", task_build},
     {"delete_instance", task_delete},
     {"power_off", task_power_off},

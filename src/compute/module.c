@@ -74,6 +74,7 @@ static const ms_route compute_base_routes[] = {
     R(MS_PUT, V21 "/os-aggregates/{aggregate_id}", compute_aggregate_update, MS_POL_ADMIN, "os-aggregates:update"),
     R(MS_DELETE, V21 "/os-aggregates/{aggregate_id}", compute_aggregate_delete, MS_POL_ADMIN, "os-aggregates:delete"),
     R(MS_POST, V21 "/os-aggregates/{aggregate_id}/action", compute_aggregate_action, MS_POL_ADMIN, "os-aggregates:action"),
+    RV(MS_POST, V21 "/os-aggregates/{aggregate_id}/images", compute_aggregate_images, MS_POL_ADMIN, "os-aggregates:images", MS_MV(2, 81), 0),
 
     R(GET_HEAD, V21 "/os-server-groups", compute_server_group_list, MS_POL_READER, "os-server-groups:index"),
     R(MS_POST, V21 "/os-server-groups", compute_server_group_create, MS_POL_MEMBER, "os-server-groups:create"),

@@ -918,3 +918,163 @@ def test_disabled_service_takes_no_servers(compute, admin, image_id):
     vm = r.json()["server"]["id"]
     assert _wait_status(tok, vm, ("ACTIVE", "ERROR"))["status"] == "ACTIVE"
     nova(tok, "DELETE", "/v2.1/servers/" + vm)
+
+
+def test_aggregate_image_cache(compute, admin, osc):
+    import glob
+    import time
+    tok = admin[0]
+    with tempfile.NamedTemporaryFile(suffix=".qcow2") as f:
+        subprocess.run(["qemu-img", "create", "-f", "qcow2", f.name, "32M"], check=True,
+                       capture_output=True)
+        img = osc("image", "create", "--disk-format", "qcow2", "--container-format", "bare",
+                  "--file", f.name, uniq("mv-cache"), "-f", "json")["id"]
+    host = _compute_service(tok, None)["host"]
+    aid = nova(tok, "POST", "/v2.1/os-aggregates",
+               json={"aggregate": {"name": uniq("cache")}}).json()["aggregate"]["id"]
+    assert nova(tok, "POST", "/v2.1/os-aggregates/%d/action" % aid,
+                json={"add_host": {"host": host}}).status_code == 200
+    url = "/v2.1/os-aggregates/%d/images" % aid
+    body = {"cache": [{"id": img}]}
+    try:
+        assert nova(tok, "POST", url, mv="2.80", json=body).status_code == 404
+        bad_request(nova(tok, "POST", url, mv="2.81", json={"cache": []}))
+        bad_request(nova(tok, "POST", url, mv="2.81", json={"cache": [{"id": "x"}]}))
+        bad_request(nova(tok, "POST", url, mv="2.81", json={"cache": [{"id": img}] * 2}))
+        bad_request(nova(tok, "POST", url, mv="2.81",
+                         json={"cache": [{"id": str(uuid.uuid4())}]}))
+        bad_request(nova(tok, "POST", url, mv="2.81", json={"cache": [{"id": img, "x": 1}]}))
+        bad_request(nova(tok, "POST", "/v2.1/os-aggregates/abc/images", mv="2.81", json=body))
+        assert nova(tok, "POST", "/v2.1/os-aggregates/999999/images", mv="2.81",
+                    json=body).status_code == 404
+        r = nova(tok, "POST", url, mv="2.81", json=body)
+        assert r.status_code == 202, r.text
+        deadline = time.time() + 60
+        while time.time() < deadline and not glob.glob(
+                os.path.join(compute.root, "**", "_base", img), recursive=True):
+            time.sleep(0.5)
+        assert glob.glob(os.path.join(compute.root, "**", "_base", img), recursive=True)
+    finally:
+        nova(tok, "POST", "/v2.1/os-aggregates/%d/action" % aid,
+             json={"remove_host": {"host": host}})
+        nova(tok, "DELETE", "/v2.1/os-aggregates/%d" % aid)
+
+
+# ---- tempest's response schemas ----------------------------------------------------------
+
+class _Resp(dict):
+    def __init__(self, r):
+        super().__init__({k.lower(): v for k, v in r.headers.items()})
+        self.status = r.status_code
+
+
+def _check_schema(schema, r):
+    from tempest.lib.common.rest_client import RestClient
+    body = r.json() if r.content else ""
+    RestClient.validate_response(schema, _Resp(r), body)
+
+
+def test_tempest_response_schemas(compute, admin):
+    """Our answers at each microversion satisfy the schemas tempest checks them with."""
+    from tempest.lib.api_schema.response.compute import (
+        v2_2, v2_11, v2_13, v2_28, v2_33, v2_36, v2_39, v2_41, v2_50, v2_53, v2_55, v2_57,
+        v2_61, v2_64)
+    import importlib
+    m = {v: {n: importlib.import_module("%s.%s" % (pkg.__name__, n))
+             for n in ("keypairs", "services", "server_groups", "hypervisors", "limits",
+                       "quotas", "aggregates", "quota_classes", "flavors")
+             if importlib.util.find_spec("%s.%s" % (pkg.__name__, n))}
+         for v, pkg in (("2.2", v2_2), ("2.11", v2_11), ("2.13", v2_13), ("2.28", v2_28),
+                        ("2.33", v2_33), ("2.36", v2_36), ("2.39", v2_39), ("2.41", v2_41),
+                        ("2.50", v2_50), ("2.53", v2_53), ("2.55", v2_55), ("2.57", v2_57),
+                        ("2.61", v2_61), ("2.64", v2_64))}
+    tok, _, project = admin
+
+    def check(mv, mod, schema, method, path, **kw):
+        r = nova(tok, method, path, mv=mv, **kw)
+        _check_schema(getattr(m[mv][mod], schema), r)
+        return r
+
+    # keypairs 2.2
+    name = uniq("tk")
+    check("2.2", "keypairs", "create_keypair", "POST", "/v2.1/os-keypairs",
+          json={"keypair": {"name": name}})
+    check("2.2", "keypairs", "get_keypair", "GET", "/v2.1/os-keypairs/" + name)
+    check("2.2", "keypairs", "list_keypairs", "GET", "/v2.1/os-keypairs")
+    check("2.2", "keypairs", "delete_keypair", "DELETE", "/v2.1/os-keypairs/" + name)
+    # services 2.11, 2.53
+    check("2.11", "services", "list_services", "GET", "/v2.1/os-services")
+    host = _compute_service(tok, None)["host"]
+    check("2.11", "services", "update_forced_down", "PUT", "/v2.1/os-services/force-down",
+          json={"host": host, "binary": "nova-compute", "forced_down": False})
+    check("2.53", "services", "list_services", "GET", "/v2.1/os-services")
+    sid = _compute_service(tok, "2.53")["id"]
+    check("2.53", "services", "update_service", "PUT", "/v2.1/os-services/" + sid,
+          json={"status": "enabled"})
+    # server groups 2.13, 2.64
+    g = check("2.13", "server_groups", "create_show_server_group", "POST",
+              "/v2.1/os-server-groups",
+              json={"server_group": {"name": uniq("tg"), "policies": ["affinity"]}})
+    gid = g.json()["server_group"]["id"]
+    check("2.13", "server_groups", "list_server_groups", "GET", "/v2.1/os-server-groups")
+    check("2.64", "server_groups", "create_show_server_group", "GET",
+          "/v2.1/os-server-groups/" + gid)
+    check("2.64", "server_groups", "list_server_groups", "GET", "/v2.1/os-server-groups")
+    nova(tok, "DELETE", "/v2.1/os-server-groups/" + gid)
+    # hypervisors 2.28, 2.33, 2.53
+    h = nova(tok, "GET", "/v2.1/os-hypervisors").json()["hypervisors"][0]
+    check("2.28", "hypervisors", "list_hypervisors_detail", "GET", "/v2.1/os-hypervisors/detail")
+    check("2.28", "hypervisors", "get_hypervisor", "GET", "/v2.1/os-hypervisors/%d" % h["id"])
+    check("2.28", "hypervisors", "get_hypervisor_uptime", "GET",
+          "/v2.1/os-hypervisors/%d/uptime" % h["id"])
+    check("2.33", "hypervisors", "list_hypervisors_detail", "GET",
+          "/v2.1/os-hypervisors/detail?limit=1")
+    check("2.33", "hypervisors", "list_search_hypervisors", "GET",
+          "/v2.1/os-hypervisors?limit=1")
+    h53 = nova(tok, "GET", "/v2.1/os-hypervisors", mv="2.53").json()["hypervisors"][0]
+    check("2.53", "hypervisors", "list_hypervisors_detail", "GET",
+          "/v2.1/os-hypervisors/detail?with_servers=true")
+    check("2.53", "hypervisors", "list_search_hypervisors", "GET",
+          "/v2.1/os-hypervisors?hypervisor_hostname_pattern=" + h53["hypervisor_hostname"])
+    check("2.53", "hypervisors", "get_hypervisor", "GET", "/v2.1/os-hypervisors/" + h53["id"])
+    check("2.53", "hypervisors", "get_hypervisor_uptime", "GET",
+          "/v2.1/os-hypervisors/%s/uptime" % h53["id"])
+    # limits and quotas 2.36, 2.39, 2.57; quota classes 2.50, 2.57
+    for mv in ("2.36", "2.39", "2.57"):
+        check(mv, "limits", "get_limit", "GET", "/v2.1/limits")
+    for mv in ("2.36", "2.57"):
+        check(mv, "quotas", "get_quota_set", "GET", "/v2.1/os-quota-sets/" + project)
+        check(mv, "quotas", "get_quota_set_details", "GET",
+              "/v2.1/os-quota-sets/%s/detail" % project)
+        check(mv, "quotas", "update_quota_set", "PUT", "/v2.1/os-quota-sets/" + project,
+              json={"quota_set": {"key_pairs": 100}})
+    for mv in ("2.50", "2.57"):
+        check(mv, "quota_classes", "get_quota_class_set", "GET",
+              "/v2.1/os-quota-class-sets/default")
+        check(mv, "quota_classes", "update_quota_class_set", "PUT",
+              "/v2.1/os-quota-class-sets/default", json={"quota_class_set": {"cores": 20}})
+    nova(tok, "DELETE", "/v2.1/os-quota-sets/" + project)
+    # aggregates 2.41
+    a = check("2.41", "aggregates", "create_aggregate", "POST", "/v2.1/os-aggregates",
+              json={"aggregate": {"name": uniq("ta")}})
+    aid = a.json()["aggregate"]["id"]
+    check("2.41", "aggregates", "get_aggregate", "GET", "/v2.1/os-aggregates/%d" % aid)
+    check("2.41", "aggregates", "list_aggregates", "GET", "/v2.1/os-aggregates")
+    check("2.41", "aggregates", "update_aggregate", "PUT", "/v2.1/os-aggregates/%d" % aid,
+          json={"aggregate": {"name": uniq("ta")}})
+    check("2.41", "aggregates", "aggregate_set_metadata", "POST",
+          "/v2.1/os-aggregates/%d/action" % aid, json={"set_metadata": {"metadata": {"a": "b"}}})
+    check("2.41", "aggregates", "delete_aggregate", "DELETE", "/v2.1/os-aggregates/%d" % aid)
+    # flavors 2.55, 2.61
+    fid = uniq("tf")
+    check("2.55", "flavors", "create_update_get_flavor_details", "POST", "/v2.1/flavors",
+          json={"flavor": {"name": fid, "id": fid, "ram": 64, "vcpus": 1, "disk": 0,
+                           "description": "d"}})
+    check("2.55", "flavors", "create_update_get_flavor_details", "PUT", "/v2.1/flavors/" + fid,
+          json={"flavor": {"description": "e"}})
+    check("2.55", "flavors", "list_flavors", "GET", "/v2.1/flavors")
+    check("2.55", "flavors", "list_flavors_details", "GET", "/v2.1/flavors/detail")
+    check("2.61", "flavors", "create_update_get_flavor_details", "GET", "/v2.1/flavors/" + fid)
+    check("2.61", "flavors", "list_flavors_details", "GET", "/v2.1/flavors/detail")
+    check("2.61", "flavors", "list_flavors", "GET", "/v2.1/flavors")
+    nova(tok, "DELETE", "/v2.1/flavors/" + fid)

@@ -80,6 +80,37 @@ test_generate(void **state)
     free(pub);
 }
 
+/* x509 keypairs: a generated certificate names the user, its fingerprint
+ * is the SHA-1 of the DER certificate, and anything but a PEM certificate
+ * is refused. */
+static void
+test_x509(void **state)
+{
+    (void)state;
+    char *p12 = NULL, *pem = NULL;
+    assert_int_equal(compute_x509_generate("user-1", &p12, &pem), 0);
+    assert_non_null(strstr(pem, "-----BEGIN CERTIFICATE-----"));
+    assert_true(strlen(p12) > 100);
+    char fp[64], fp2[64];
+    assert_int_equal(compute_x509_fingerprint(pem, fp), 0);
+    assert_int_equal(strlen(fp), 59);   /* 20 bytes, colon-separated */
+    assert_int_equal(compute_x509_fingerprint(pem, fp2), 0);
+    assert_string_equal(fp, fp2);
+    char *p12b = NULL, *pemb = NULL;
+    assert_int_equal(compute_x509_generate("user-1", &p12b, &pemb), 0);
+    assert_int_equal(compute_x509_fingerprint(pemb, fp2), 0);
+    assert_string_not_equal(fp, fp2);   /* a new key and serial each time */
+    assert_int_equal(compute_x509_fingerprint("ssh-ed25519 AAAA x", fp), -EINVAL);
+    assert_int_equal(compute_x509_fingerprint("-----BEGIN CERTIFICATE-----\nAAAA\n"
+                                              "-----END CERTIFICATE-----\n",
+                                              fp),
+                     -EINVAL);
+    free(p12);
+    free(pem);
+    free(p12b);
+    free(pemb);
+}
+
 int
 main(void)
 {
@@ -87,6 +118,7 @@ main(void)
         cmocka_unit_test(test_fingerprints),
         cmocka_unit_test(test_rejects),
         cmocka_unit_test(test_generate),
+        cmocka_unit_test(test_x509),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

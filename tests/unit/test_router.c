@@ -6,6 +6,8 @@
 
 #include <monostack/http.h>
 
+#include "core/http_internal.h"
+
 #include <string.h>
 
 static int dummy(ms_request *req, ms_response *resp) { (void)req; (void)resp; return 0; }
@@ -104,6 +106,47 @@ test_mv_parse(void **state)
     assert_int_equal(ms_mv_parse(NULL, 0, 0), -1);
 }
 
+static const ms_route mv_routes[] = {
+    {MS_GET | MS_DELETE, "/flavors/{id}", dummy, MS_POL_ANY, "show", 0, 0, NULL},
+    {MS_PUT, "/flavors/{id}", other, MS_POL_ADMIN, "update", MS_MV(2, 55), 0, NULL},
+    {MS_PUT, "/services/{id}", dummy, MS_POL_ADMIN, "action", 0, MS_MV(2, 52), NULL},
+    {MS_PUT, "/services/{id}", other, MS_POL_ADMIN, "update", MS_MV(2, 53), 0, NULL},
+};
+static const ms_module mv_mod = {.name = "mv", .routes = mv_routes,
+                                 .nroutes = MS_ARRAY_LEN(mv_routes)};
+
+static void
+test_microversioned_routes(void **state)
+{
+    (void)state;
+    char *v[MS_MAX_PARAMS];
+    int n;
+    unsigned allowed;
+    const ms_route *r = ms_router_match_mv(&mv_mod, "/flavors/1", MS_PUT, MS_MV(2, 55), v,
+                                           &n, &allowed);
+    assert_non_null(r);
+    assert_ptr_equal(r->handler, other);
+    free_values(v, n);
+    /* The method exists only at a later microversion: no 405, the caller
+     * answers 404 (allowed stays empty). */
+    assert_null(ms_router_match_mv(&mv_mod, "/flavors/1", MS_PUT, MS_MV(2, 54), v, &n,
+                                   &allowed));
+    assert_int_equal(allowed, 0);
+    /* A method that exists at no microversion is still a 405. */
+    assert_null(ms_router_match_mv(&mv_mod, "/flavors/1", MS_POST, MS_MV(2, 54), v, &n,
+                                   &allowed));
+    assert_int_equal(allowed, MS_GET | MS_DELETE);
+    /* The same pattern served by a handler per microversion range. */
+    r = ms_router_match_mv(&mv_mod, "/services/x", MS_PUT, MS_MV(2, 52), v, &n, &allowed);
+    assert_non_null(r);
+    assert_string_equal(r->name, "action");
+    free_values(v, n);
+    r = ms_router_match_mv(&mv_mod, "/services/x", MS_PUT, MS_MV(2, 53), v, &n, &allowed);
+    assert_non_null(r);
+    assert_string_equal(r->name, "update");
+    free_values(v, n);
+}
+
 int
 main(void)
 {
@@ -112,6 +155,7 @@ main(void)
         cmocka_unit_test(test_params),
         cmocka_unit_test(test_no_match_and_405),
         cmocka_unit_test(test_mv_parse),
+        cmocka_unit_test(test_microversioned_routes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
