@@ -1135,21 +1135,22 @@ compute_server_create(ms_request *req, ms_response *resp)
     } else if (rc == 0) {
         for (size_t x = 0; x < n; x++)
             ms_task_publish("compute", ms_conf.host, task_ids[x]);
-    }
-    if (rc == 0 && return_resv) {
-        /* Nova answers a multiple create that asks for it with the
-         * reservation id alone (list servers by it to find them). */
-        ms_resp_json(resp, 202, json_pack("{s:s}", "reservation_id", resv));
-    } else if (rc == 0) {
-        json_t *s = json_pack("{s:s,s:s,s:[{s:s}]}", "id", insts[0].uuid, "OS-DCF:diskConfig",
-                              "MANUAL", "security_groups", "name", "default");
-        json_object_set_new(s, "links", compute_links(req, "servers", insts[0].uuid));
-        json_object_set_new(s, "adminPass",
-                            json_string(pass ? json_string_value(pass) : admin_pass));
-        char *loc = compute_href(req, "servers", insts[0].uuid);
-        ms_resp_header(resp, "Location", loc);
-        free(loc);
-        ms_resp_json(resp, 202, json_pack("{s:o}", "server", s));
+        if (return_resv) {
+            /* Nova answers a multiple create that asks for it with the
+             * reservation id alone (list servers by it to find them). */
+            ms_resp_json(resp, 202, json_pack("{s:s}", "reservation_id", resv));
+        } else {
+            json_t *s = json_pack("{s:s,s:s,s:[{s:s}]}", "id", insts[0].uuid,
+                                  "OS-DCF:diskConfig", "MANUAL", "security_groups", "name",
+                                  "default");
+            json_object_set_new(s, "links", compute_links(req, "servers", insts[0].uuid));
+            json_object_set_new(s, "adminPass",
+                                json_string(pass ? json_string_value(pass) : admin_pass));
+            char *loc = compute_href(req, "servers", insts[0].uuid);
+            ms_resp_header(resp, "Location", loc);
+            free(loc);
+            ms_resp_json(resp, 202, json_pack("{s:o}", "server", s));
+        }
     }
     for (size_t x = 0; x < n; x++)
         compute_instance_clear(&insts[x]);
