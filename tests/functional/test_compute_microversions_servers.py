@@ -875,8 +875,10 @@ def test_instance_quota_still_403(compute, admin_token, image_id):
     body = http_session().get(IDENTITY + "/v3/auth/tokens", headers={
         "X-Auth-Token": admin_token, "X-Subject-Token": admin_token}, timeout=10).json()
     project = body["token"]["project"]["id"]
+    used = nova(admin_token, "GET", "/limits").json()["limits"]["absolute"][
+        "totalInstancesUsed"]
     r = nova(admin_token, "PUT", "/os-quota-sets/%s" % project,
-             json={"quota_set": {"instances": 0}})
+             json={"quota_set": {"instances": used}})
     assert r.status_code == 200, r.text
     try:
         for extra in ({}, {"return_reservation_id": True}):
