@@ -839,8 +839,9 @@ compute_server_create(ms_request *req, ms_response *resp)
         }
         size_t hl = json_string_length(h);
         const char *hs = json_string_value(h);
-        if (hl < 1 || hl > 255 || strspn(hs, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                                              "0123456789-._") != hl) {
+        static const char fqdn_chars[] = "abcdefghijklmnopqrstuvwxyz"
+                                         "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._";
+        if (hl < 1 || hl > 255 || strspn(hs, fqdn_chars) != hl) {
             char *repr = compute_json_repr(h);
             char *why = hl < 1 ? ms_strdup("is too short")
                                : hl > 255 ? ms_strdup("is too long")

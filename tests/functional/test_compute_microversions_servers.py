@@ -868,3 +868,25 @@ def test_return_reservation_id_and_filter(compute, member, image_id):
     for s in found:
         wait_server(token, s["id"])
         delete_server(token, s["id"])
+
+
+def test_instance_quota_still_403(compute, admin_token, image_id):
+    """A refused create answers 403 alone, with or without return_reservation_id."""
+    body = http_session().get(IDENTITY + "/v3/auth/tokens", headers={
+        "X-Auth-Token": admin_token, "X-Subject-Token": admin_token}, timeout=10).json()
+    project = body["token"]["project"]["id"]
+    used = nova(admin_token, "GET", "/limits").json()["limits"]["absolute"][
+        "totalInstancesUsed"]
+    r = nova(admin_token, "PUT", "/os-quota-sets/%s" % project,
+             json={"quota_set": {"instances": used}})
+    assert r.status_code == 200, r.text
+    try:
+        for extra in ({}, {"return_reservation_id": True}):
+            server = {"name": "mv-q", "flavorRef": "1", "imageRef": image_id}
+            server.update(extra)
+            r = nova(admin_token, "POST", "/servers", json={"server": server})
+            assert r.status_code == 403 and "Quota exceeded for instances" in \
+                r.json()["forbidden"]["message"], r.text
+            assert "Location" not in r.headers
+    finally:
+        nova(admin_token, "DELETE", "/os-quota-sets/%s" % project)
