@@ -716,6 +716,13 @@ task_rebuild(const ms_task *t, char **err)
             return -EAGAIN;
         }
     }
+    if (rc == 0) {
+        /* Nova writes the config drive afresh when it respawns a rebuilt
+         * server (new image, name or metadata); define_domain remakes it. */
+        char *cd = instance_file(i.uuid, "disk.config");
+        unlink(cd);
+        free(cd);
+    }
     bool stopped = !strcmp(i.vm_state, "stopped");
     if (rc == 0)
         rc = define_domain(&i, !stopped, &ierr);

@@ -707,9 +707,6 @@ compute_random_password(char out[13])
     out[12] = '\0';
 }
 
-/* The parameter parsers' "answered 400 already" result. */
-#define INVALID_ANSWERED (-EINVAL)
-
 int
 compute_server_create(ms_request *req, ms_response *resp)
 {
@@ -1004,13 +1001,6 @@ compute_server_create(ms_request *req, ms_response *resp)
     json_t *meta = json_object_get(srv, "metadata");
     if (meta && !check_metadata(resp, meta, limits[Q_METADATA_ITEMS]))
         return 0;
-    json_t *sg_names = NULL, *net_req = NULL, *bdms = NULL, *extra_specs = NULL;
-    rc = compute_create_security_groups(req, resp, srv, &sg_names);
-    if (rc == 0)
-        rc = compute_create_networks(req, resp, srv, &net_req);
-    if (rc < 0)
-        goto out_params;
-
     compute_flavor f;
     rc = compute_flavor_db_get(flavorid, &f);
     if (rc == 0 && !req->auth.is_admin && !f.is_public) {
@@ -1023,71 +1013,77 @@ compute_server_create(ms_request *req, ms_response *resp)
     }
     if (rc == -ENOENT) {
         ms_resp_error(resp, 400, "Invalid flavorRef provided.");
-        rc = INVALID_ANSWERED;
-        goto out_params;
+        return 0;
     }
     if (rc < 0)
-        goto out_params;
+        return rc;
     compute_flavor_clear(&f);
-    bool with_bdm = json_array_size(json_object_get(srv, "block_device_mapping")) ||
-                    json_array_size(json_object_get(srv, "block_device_mapping_v2"));
-    if (!image_id[0] && !with_bdm) {
-        ms_resp_error(resp, 400, "Missing imageRef attribute");
-        rc = INVALID_ANSWERED;
-        goto out_params;
+    if (!image_id[0]) {
+        if (!json_array_size(json_object_get(srv, "block_device_mapping")) &&
+            !json_array_size(json_object_get(srv, "block_device_mapping_v2"))) {
+            ms_resp_error(resp, 400, "Missing imageRef attribute");
+            return 0;
+        }
+        goto image_checked;   /* booting from a volume: the mapping says what */
     }
-    if (image_id[0]) {
-        ms_image_info img;
-        rc = ms_image_get(&req->auth, image_id, &img);
-        if (rc == -ENOENT) {
-            ms_resp_error(resp, 400, "Can not find requested image");
-            rc = INVALID_ANSWERED;
-            goto out_params;
-        }
-        if (rc < 0)
-            goto out_params;
-        bool img_ok = !strcmp(img.status, "active");
-        long long img_min_disk = img.min_disk, img_min_ram = img.min_ram, img_size = img.size;
-        ms_image_info_clear(&img);
-        if (!img_ok) {
-            ms_resp_error(resp, 400, "Image %s is not active.", image_id);
-            rc = INVALID_ANSWERED;
-            goto out_params;
-        }
-        if (f.memory_mb < img_min_ram) {
-            ms_resp_error(resp, 400, "Flavor's memory is too small for requested image.");
-            rc = INVALID_ANSWERED;
-            goto out_params;
-        }
-        if (f.root_gb && (f.root_gb < img_min_disk || (long long)f.root_gb << 30 < img_size)) {
-            ms_resp_error(resp, 400,
-                          "Flavor's disk is too small for requested image. Flavor disk is %lld "
-                          "bytes, image is %lld bytes.",
-                          (long long)f.root_gb << 30, img_size);
-            rc = INVALID_ANSWERED;
-            goto out_params;
-        }
+    ms_image_info img;
+    rc = ms_image_get(&req->auth, image_id, &img);
+    if (rc == -ENOENT) {
+        ms_resp_error(resp, 400, "Can not find requested image");
+        return 0;
     }
-    if ((rc = compute_create_bdms(req, resp, srv, image_id, &f, max_count, &bdms)) < 0)
-        goto out_params;
-    /* The server keeps a copy of the flavor's extra specs (shown from 2.47). */
-    if ((rc = compute_flavor_db_specs(f.id, &extra_specs)) < 0)
-        goto out_params;
+    if (rc < 0)
+        return rc;
+    bool img_ok = !strcmp(img.status, "active");
+    long long img_min_disk = img.min_disk, img_min_ram = img.min_ram, img_size = img.size;
+    ms_image_info_clear(&img);
+    if (!img_ok) {
+        ms_resp_error(resp, 400, "Image %s is not active.", image_id);
+        return 0;
+    }
+    if (f.memory_mb < img_min_ram) {
+        ms_resp_error(resp, 400, "Flavor's memory is too small for requested image.");
+        return 0;
+    }
+    if (f.root_gb && (f.root_gb < img_min_disk || (long long)f.root_gb << 30 < img_size)) {
+        ms_resp_error(resp, 400,
+                      "Flavor's disk is too small for requested image. Flavor disk is %lld "
+                      "bytes, image is %lld bytes.",
+                      (long long)f.root_gb << 30, img_size);
+        return 0;
+    }
+image_checked:;
     json_t *kn = json_object_get(srv, "key_name");
     compute_keypair key = {0};
     if (kn) {
         if (!json_is_string(kn)) {
             compute_bad_field(resp, "key_name", kn, "is not of type 'string'");
-            rc = INVALID_ANSWERED;
-            goto out_params;
+            return 0;
         }
         rc = compute_keypair_db_get(req->auth.user_id, json_string_value(kn), &key);
         if (rc == -ENOENT) {
             ms_resp_error(resp, 400, "Invalid key_name provided.");
-            rc = INVALID_ANSWERED;
+            return 0;
         }
         if (rc < 0)
-            goto out_params;
+            return rc;
+    }
+    json_t *sg_names = NULL, *net_req = NULL, *bdms = NULL, *extra_specs = NULL;
+    rc = compute_create_security_groups(req, resp, srv, &sg_names);
+    if (rc == 0)
+        rc = compute_create_networks(req, resp, srv, &net_req);
+    if (rc == 0)
+        rc = compute_create_bdms(req, resp, srv, image_id, &f, max_count, &bdms);
+    /* The server keeps a copy of the flavor's extra specs (shown from 2.47). */
+    if (rc == 0)
+        rc = compute_flavor_db_specs(f.id, &extra_specs);
+    if (rc < 0) {
+        compute_keypair_clear(&key);
+        json_decref(sg_names);
+        json_decref(net_req);
+        json_decref(bdms);
+        /* -EINVAL: the parser answered 400 already. */
+        return rc == -EINVAL ? 0 : rc;
     }
 
     size_t n = (size_t)max_count;
@@ -1166,7 +1162,7 @@ compute_server_create(ms_request *req, ms_response *resp)
                                     sizeof(msg));
     if (rc == -EDQUOT) {
         ms_resp_error(resp, 403, "%s", msg);
-        rc = INVALID_ANSWERED;
+        rc = 1;   /* answered: no 202 below */
     } else if (rc == 0) {
         for (size_t x = 0; x < n; x++)
             ms_task_publish("compute", ms_conf.host, task_ids[x]);
@@ -1194,12 +1190,11 @@ compute_server_create(ms_request *req, ms_response *resp)
         compute_instance_clear(&insts[x]);
     free(insts);
     free(task_ids);
-out_params:
     json_decref(extra_specs);
     json_decref(sg_names);
     json_decref(net_req);
     json_decref(bdms);
-    return rc == INVALID_ANSWERED ? 0 : rc;
+    return rc < 0 ? rc : 0;
 }
 
 /* ---- update / delete ---- */

@@ -200,6 +200,31 @@ def test_config_drive_from_cli_and_off(compute, osc, token, image_id, flavor):
     osc("server", "delete", "--wait", s["id"], timeout=120)
 
 
+def test_config_drive_rewritten_on_rebuild(compute, token, image_id, flavor):
+    r = create(token, image_id, flavor, name="cd-rebuild", config_drive=True,
+               metadata={"v": "1"})
+    assert r.status_code == 202, r.text
+    sid = r.json()["server"]["id"]
+    wait_server(token, sid, "ACTIVE")
+    iso = os.path.join(instance_dir(compute, sid), "disk.config")
+    assert json.loads(iso_read(iso, "/openstack/latest/meta_data.json"))["meta"] == {"v": "1"}
+    r = nova(token, "PUT", "/v2.1/servers/%s/metadata" % sid, json={"metadata": {"v": "2"}})
+    assert r.status_code == 200, r.text
+    # Metadata set later reaches the drive only when the server is respawned.
+    assert json.loads(iso_read(iso, "/openstack/latest/meta_data.json"))["meta"] == {"v": "1"}
+    r = nova(token, "POST", "/v2.1/servers/%s/action" % sid,
+             json={"rebuild": {"imageRef": image_id}})
+    assert r.status_code == 202, r.text
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        s = wait_server(token, sid, "ACTIVE")
+        if s["OS-EXT-STS:task_state"] is None:
+            break
+        time.sleep(0.3)
+    assert json.loads(iso_read(iso, "/openstack/latest/meta_data.json"))["meta"] == {"v": "2"}
+    delete_server(token, sid)
+
+
 def test_config_drive_bad_value(compute, token, image_id, flavor):
     r = create(token, image_id, flavor, config_drive="maybe")
     assert r.status_code == 400
