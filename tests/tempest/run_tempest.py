@@ -85,6 +85,7 @@ min_compute_nodes = 1
 # no networks, volumes, config drive, migration or console proxies yet.
 [compute-feature-enabled]
 resize = true
+disk_config = true
 # no guest writes a serial console under test:///default (tests/e2e checks
 # console output with real guests); true would make tempest wait 300 s
 console_output = false
