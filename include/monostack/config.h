@@ -70,6 +70,8 @@ typedef struct {
     char *novncproxy_base_url;
     bool force_config_drive;         /* every new server gets a config drive */
     char *mkisofs_cmd;               /* ISO 9660 writer for config drives */
+    int image_cache_manager_interval;               /* seconds; <= 0: never */
+    int remove_unused_original_minimum_age_seconds;
     /* [libvirt] */
     char *libvirt_uri;
     char *virt_type;

@@ -646,6 +646,9 @@ extern const ms_periodic compute_periodic_jobs[];
 int compute_manager_init(void);
 void compute_manager_fini(void);
 char *compute_instances_path(void);        /* caller frees */
+/* Remove the base files under root/_base that no instance overlay uses and
+ * that are older than min_age_s, and stale partial copies; the count. */
+int compute_image_cache_clean(const char *root, int64_t now_s, int min_age_s);
 char *compute_console_log_path(const char *uuid);   /* caller frees */
 
 #endif

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <utime.h>
 
 #include <monostack/config.h>
 #include <monostack/exec.h>
@@ -166,6 +167,7 @@ cache_image(const ms_image_info *img, char **base_out, char **err)
     free(bdir);
     struct stat st;
     if (stat(base, &st) == 0) {
+        utime(base, NULL);   /* just used: the cache cleaner counts age from here */
         *base_out = base;
         return 0;
     }
@@ -1018,7 +1020,11 @@ task_unshelve(const ms_task *t, char **err)
         if ((rc = schedule(&i, NULL, host)) < 0)
             goto out;
         if (!host[0]) {
+            /* Nova's conductor: the server stays SHELVED_OFFLOADED and the
+             * failed scheduling shows as an event of the unshelve action. */
             ms_warn("No valid host found for unshelve. instance=%s", i.uuid);
+            compute_action_db_event(i.uuid, rid, "schedule_instances", true, NULL);
+            compute_action_db_event(i.uuid, rid, "schedule_instances", false, "Error");
             compute_instance_db_set(i.uuid, NULL, NULL, -1);
             goto out;
         }
@@ -1276,9 +1282,16 @@ power_sync(void)
                                                    NULL, NULL, "shelving_offloading",
                                                    -1) == 0) {
                     char *oerr = NULL;
-                    if (offload(&list[k], &oerr) < 0)
+                    if (offload(&list[k], &oerr) < 0) {
+                        /* As Nova's reverts_task_state and wrap_instance_fault:
+                         * the server stays SHELVED, with a fault saying why. */
                         ms_warn("Offload failed. instance=%s error=\"%s\"", list[k].uuid,
                                 oerr ? oerr : "?");
+                        compute_instance_db_set_fault(
+                            list[k].uuid, 500,
+                            oerr ? oerr : "The server could not be offloaded.", NULL);
+                        compute_instance_db_set(list[k].uuid, NULL, NULL, -1);
+                    }
                     free(oerr);
                 }
                 continue;
@@ -1325,6 +1338,21 @@ on_lifecycle(const char *uuid, int ps)
     ms_db_thread_close();
 }
 
+/* Nova's image cache manager, every [compute] image_cache_manager_interval. */
+static void
+image_cache_clean(void)
+{
+    static int64_t last;
+    int64_t now = compute_now() / 1000000;
+    if (ms_conf.image_cache_manager_interval <= 0 ||
+        now - last < ms_conf.image_cache_manager_interval)
+        return;
+    last = now;
+    char *root = compute_instances_path();
+    compute_image_cache_clean(root, now, ms_conf.remove_unused_original_minimum_age_seconds);
+    free(root);
+}
+
 static void
 heartbeat(void)
 {
@@ -1334,6 +1362,7 @@ heartbeat(void)
 const ms_periodic compute_periodic_jobs[] = {
     {"compute_heartbeat", 10, heartbeat},
     {"compute_power_sync", 10, power_sync},
+    {"compute_image_cache", 60, image_cache_clean},
     {NULL, 0, NULL},
 };
 

@@ -111,6 +111,12 @@ const ms_option ms_options[] = {
          "Give every new server a config drive, asked for or not (as Nova's option)."),
     STR("compute", "mkisofs_cmd", "genisoimage", mkisofs_cmd,
         "The genisoimage-compatible command that writes config drive images."),
+    INT("compute", "image_cache_manager_interval", "2400", -1, INT_MAX,
+        image_cache_manager_interval,
+        "Seconds between passes of the image cache cleaner (0 or -1: never)."),
+    INT("compute", "remove_unused_original_minimum_age_seconds", "86400", 0, INT_MAX,
+        remove_unused_original_minimum_age_seconds,
+        "Age after which a cached base image no server uses is removed."),
 
     SERVICE(volume, 8776),
     STR("volume", "driver", "lvm", volume_driver, "Volume driver."),
