@@ -284,7 +284,7 @@ def test_restore_and_unknown_networks(compute, admin_token, image_id):
         ({"networks": [{"uuid": str(uuid.uuid4()), "fixed_ip": "10.0.0.300"}]}, "fixed_ip"),
         ({"networks": "everything"}, "networks"),
         ({"security_groups": [{"name": "does_not_exist"}]},
-         "Security group does_not_exist not found."),
+         "Unable to find security_group with name or id 'does_not_exist'"),
     ]
     for extra, text in cases:
         r = create(admin_token, image_id, **extra)

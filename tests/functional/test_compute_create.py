@@ -282,13 +282,20 @@ def test_networks_bad_format(compute, token, image_id, flavor):
                   "under any of the given schemas")
 
 
-def test_networks_newer_microversion_refused(compute, token, image_id, flavor):
-    # The 2.37 form needs that microversion, which this branch does not serve.
-    r = nova(token, "POST", "/v2.1/servers",
-             headers={"OpenStack-API-Version": "compute 2.37"},
-             json={"server": {"name": "x", "flavorRef": flavor, "imageRef": image_id,
+def test_networks_required_from_2_37(compute, token, image_id, flavor):
+    # From 2.37 a server names its networks, or says "none" or "auto".
+    v237 = {"OpenStack-API-Version": "compute 2.37"}
+    r = nova(token, "POST", "/v2.1/servers", headers=v237,
+             json={"server": {"name": "x", "flavorRef": flavor, "imageRef": image_id}})
+    assert r.status_code == 400 and "'networks' is a required property" in r.text, r.text
+    r = nova(token, "POST", "/v2.1/servers", headers=v237,
+             json={"server": {"name": "n237", "flavorRef": flavor, "imageRef": image_id,
                               "networks": "none"}})
-    assert r.status_code == 406
+    assert r.status_code == 202, r.text
+    sid = r.json()["server"]["id"]
+    s = wait_server(token, sid, "ACTIVE")
+    assert s["addresses"] == {}
+    delete_server(token, sid)
 
 
 # ---- security groups ----
