@@ -465,3 +465,33 @@ def admin_token(stack):
                     json=body, timeout=30)
     assert r.status_code == 201, r.text
     return r.headers["X-Subject-Token"]
+
+
+# ---- compute --------------------------------------------------------------
+
+COMPUTE_URL = "http://127.0.0.1:8774"
+
+
+@pytest.fixture(scope="module")
+def compute(stack):
+    """The stack with the daemon on the libvirt test:///default driver (servers
+    go through the whole compute path without guests), bootstrapped so the
+    classic flavors exist. Module scope: each compute module starts from a
+    daemon restarted with that configuration."""
+    stack.write_config(overrides={"libvirt": {"uri": "test:///default",
+                                              "virt_type": "qemu"}})
+    stack.restart_daemon()
+    stack.manage("bootstrap", "--admin-password", stack.admin_password,
+                 "--public-url", "http://127.0.0.1")
+    return stack
+
+
+def nova(token, method, path, mv=None, **kw):
+    """A compute API call (path from /v2.1 or /); mv adds the
+    OpenStack-API-Version header."""
+    headers = kw.pop("headers", {})
+    headers["X-Auth-Token"] = token
+    if mv:
+        headers["OpenStack-API-Version"] = "compute " + mv
+    return http_session().request(method, COMPUTE_URL + path, headers=headers, timeout=60,
+                                  **kw)

@@ -17,19 +17,9 @@ import uuid
 
 import pytest
 
-from conftest import http_session
+from conftest import http_session, nova
 
 COMPUTE = "http://127.0.0.1:8774"
-
-
-@pytest.fixture(scope="module")
-def compute(stack):
-    stack.write_config(overrides={"libvirt": {"uri": "test:///default",
-                                              "virt_type": "qemu"}})
-    stack.restart_daemon()
-    stack.manage("bootstrap", "--admin-password", stack.admin_password,
-                 "--public-url", "http://127.0.0.1")
-    return stack
 
 
 @pytest.fixture(scope="module")
@@ -40,12 +30,6 @@ def image_id(compute, osc):
         img = osc("image", "create", "--disk-format", "qcow2", "--container-format", "bare",
                   "--file", f.name, "--public", "cirros-test", "-f", "json")
     return img["id"]
-
-
-def nova(token, method, path, **kw):
-    headers = kw.pop("headers", {})
-    headers["X-Auth-Token"] = token
-    return http_session().request(method, COMPUTE + path, headers=headers, timeout=30, **kw)
 
 
 def test_versions(compute):

@@ -24,16 +24,6 @@ EXTENSION_KEYS = {"OS-EXT-STS:vm_state", "OS-EXT-STS:task_state", "OS-EXT-STS:po
                   "key_name", "security_groups", "os-extended-volumes:volumes_attached"}
 
 
-@pytest.fixture(scope="module")
-def compute(stack):
-    stack.write_config(overrides={"libvirt": {"uri": "test:///default",
-                                              "virt_type": "qemu"}})
-    stack.restart_daemon()
-    stack.manage("bootstrap", "--admin-password", stack.admin_password,
-                 "--public-url", "http://127.0.0.1")
-    return stack
-
-
 def call(token, method, url, **kw):
     headers = kw.pop("headers", {})
     headers["X-Auth-Token"] = token

@@ -10,28 +10,10 @@ import uuid
 
 import pytest
 
-from conftest import http_session
+from conftest import http_session, nova
 
 COMPUTE = "http://127.0.0.1:8774"
 IDENTITY = "http://127.0.0.1:5000"
-
-
-@pytest.fixture(scope="module")
-def compute(stack):
-    stack.write_config(overrides={"libvirt": {"uri": "test:///default",
-                                              "virt_type": "qemu"}})
-    stack.restart_daemon()
-    stack.manage("bootstrap", "--admin-password", stack.admin_password,
-                 "--public-url", "http://127.0.0.1")
-    return stack
-
-
-def nova(token, method, path, mv=None, **kw):
-    headers = kw.pop("headers", {})
-    headers["X-Auth-Token"] = token
-    if mv:
-        headers["OpenStack-API-Version"] = "compute " + mv
-    return http_session().request(method, COMPUTE + path, headers=headers, timeout=60, **kw)
 
 
 def _token(user, password, project):

@@ -18,16 +18,6 @@ IDENTITY = "http://127.0.0.1:5000"
 
 
 @pytest.fixture(scope="module")
-def compute(stack):
-    stack.write_config(overrides={"libvirt": {"uri": "test:///default",
-                                              "virt_type": "qemu"}})
-    stack.restart_daemon()
-    stack.manage("bootstrap", "--admin-password", stack.admin_password,
-                 "--public-url", "http://127.0.0.1")
-    return stack
-
-
-@pytest.fixture(scope="module")
 def image_id(compute, osc):
     with tempfile.NamedTemporaryFile(suffix=".qcow2") as f:
         subprocess.run(["qemu-img", "create", "-f", "qcow2", f.name, "64M"], check=True,

@@ -7,7 +7,6 @@ application credentials (also as an auth method of the CLI), the isolation
 between projects and the admin boundary, expired/revoked/disabled tokens, the
 v3 token body, rescoping, /v3/auth/{projects,domains,system,catalog}, v2.0
 tokens and fernet key rotation."""
-import base64
 import json
 import os
 import struct
