@@ -286,7 +286,7 @@ create_image(ms_request *req, ms_response *resp, compute_instance *i, json_t *ar
 /* createBackup: createImage's snapshot with image_type "backup" and its
  * backup_type; once uploaded, the worker keeps only the newest `rotation`
  * backups of that type (Nova's _rotate_backups). 202, with the image in
- * Location unless rotation is 0. */
+ * Location unless rotation is 0 (in the body from 2.45). */
 static int
 create_backup(ms_request *req, ms_response *resp, compute_instance *i, json_t *arg)
 {
@@ -350,6 +350,11 @@ create_backup(ms_request *req, ms_response *resp, compute_instance *i, json_t *a
     if (rc <= 0) {
         ms_image_kill(image_id);
         return rc;
+    }
+    /* From 2.45 the image id comes in the body, without Location. */
+    if (req->mv >= MS_MV(2, 45)) {
+        ms_resp_json(resp, 202, json_pack("{s:s}", "image_id", image_id));
+        return 0;
     }
     if (rotation > 0) {
         char *loc = compute_href(req, "images", image_id);

@@ -76,8 +76,8 @@ def boot(token, image_id, **extra):
     return sid, r.json()["server"]
 
 
-def action(token, sid, body):
-    return call(token, "POST", "%s/servers/%s/action" % (COMPUTE, sid), json=body)
+def action(token, sid, body, **kw):
+    return call(token, "POST", "%s/servers/%s/action" % (COMPUTE, sid), json=body, **kw)
 
 
 def delete(token, sid):
@@ -256,6 +256,14 @@ def test_create_backup_rotation(compute, admin_token, image_id):
         assert _backups(admin_token, sid) == []
         acts = call(admin_token, "GET", "%s/servers/%s/os-instance-actions" % (COMPUTE, sid))
         assert "createBackup" in {a["action"] for a in acts.json()["instanceActions"]}
+        # from 2.45 the image id is in the body and there is no Location
+        r = action(admin_token, sid, {"createBackup": {
+            "name": "v245", "backup_type": "weekly", "rotation": 1}},
+            headers={"OpenStack-API-Version": "compute 2.45"})
+        assert r.status_code == 202 and "Location" not in r.headers, r.text
+        img = call(admin_token, "GET", "%s/images/%s" % (GLANCE, r.json()["image_id"]))
+        assert img.status_code == 200 and img.json()["backup_type"] == "weekly"
+        wait_status(admin_token, sid, "ACTIVE")
     finally:
         delete(admin_token, sid)
 
