@@ -36,6 +36,8 @@ static const struct {
     {"hw:numa_nodes", "0010"},
     {"hw:numa_cpus.0", "0-3"},
     {"hw:numa_cpus.12", "4,5"},
+    /* Nova's pattern leaves the '.' unescaped: any one character will do */
+    {"hw:numa_cpus_1", "0"},
     {"hw:numa_mem.1", "1024"},
     {"hw:cpu_sockets", "4"},
     {"hw:max_cpu_threads", "1"},
