@@ -20,7 +20,7 @@ extern const ms_migration compute_migrations[];
 extern const ms_module compute_module;
 
 /* The highest microversion whose changes are implemented. */
-#define COMPUTE_MV_MAX MS_MV(2, 79)
+#define COMPUTE_MV_MAX MS_MV(2, 86)
 
 /* ---- shared helpers (util.c) ---- */
 /* "http://host:8774/v2.1[/project]" and the bookmark form without the
@@ -131,6 +131,10 @@ int compute_flavor_specs_create(ms_request *req, ms_response *resp);
 int compute_flavor_spec_show(ms_request *req, ms_response *resp);
 int compute_flavor_spec_update(ms_request *req, ms_response *resp);
 int compute_flavor_spec_delete(ms_request *req, ms_response *resp);
+/* Nova's extra spec validation (2.86, extra_specs.c): 0 when the key is
+ * unknown outside a known namespace or its value fits the key's rule, else
+ * -EINVAL with Nova's message in err. */
+int compute_extra_spec_validate(const char *key, const char *value, char *err, size_t errlen);
 int compute_flavor_access_list(ms_request *req, ms_response *resp);
 int compute_flavor_action(ms_request *req, ms_response *resp);
 

@@ -537,6 +537,18 @@ spec_value(ms_response *resp, const char *key, json_t *v)
     return NULL;
 }
 
+/* From 2.86 known keys must carry valid values; false after answering 400. */
+static bool
+spec_valid(ms_request *req, ms_response *resp, const char *key, const char *val)
+{
+    char err[768];
+    if (!COMPUTE_MV_GE(req, 2, 86) ||
+        compute_extra_spec_validate(key, val, err, sizeof(err)) == 0)
+        return true;
+    ms_resp_error(resp, 400, "%s", err);
+    return false;
+}
+
 int
 compute_flavor_specs_list(ms_request *req, ms_response *resp)
 {
@@ -586,6 +598,10 @@ compute_flavor_specs_create(ms_request *req, ms_response *resp)
         char *val = spec_value(resp, k, v);
         if (!val)
             goto done;
+        if (!spec_valid(req, resp, k, val)) {
+            free(val);
+            goto done;
+        }
         json_object_set_new(out, k, json_string(val));
         free(val);
     }
@@ -649,6 +665,10 @@ compute_flavor_spec_update(ms_request *req, ms_response *resp)
     char *val = spec_value(resp, key, v);
     if (!val)
         return 0;
+    if (!spec_valid(req, resp, key, val)) {
+        free(val);
+        return 0;
+    }
     compute_flavor f;
     int rc = compute_flavor_lookup(req, resp, ms_req_param(req, "flavor_id"), &f);
     if (rc == 0) {
