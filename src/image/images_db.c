@@ -78,29 +78,29 @@ image_from_row(const ms_result *r, size_t i)
     return img;
 }
 
+/* Properties (by name) and tags (by creation, then name) in one round trip:
+ * a server create and its build each look the image up. */
 static int
 load_props_tags(image_t *img)
 {
     ms_result *r = NULL;
-    int rc = MS_DB_QUERY(&r, "SELECT name, value FROM image_properties WHERE image_id = ?"
-                             " ORDER BY name",
-                         MS_P_STR(img->id));
+    int rc = MS_DB_QUERY(&r,
+                         "SELECT 0, name, value, NULL FROM image_properties WHERE image_id = ?"
+                         " UNION ALL"
+                         " SELECT 1, tag, NULL, created_at FROM image_tags WHERE image_id = ?"
+                         " ORDER BY 1, 4, 2",
+                         MS_P_STR(img->id), MS_P_STR(img->id));
     if (rc < 0)
         return rc;
     img->props = json_object();
-    for (size_t i = 0; i < r->nrows; i++)
-        json_object_set_new(img->props, ms_cell(r, i, 0),
-                            json_string(ms_cell(r, i, 1) ? ms_cell(r, i, 1) : ""));
-    ms_result_free(r);
-    r = NULL;
-    rc = MS_DB_QUERY(&r, "SELECT tag FROM image_tags WHERE image_id = ?"
-                         " ORDER BY created_at, tag",
-                     MS_P_STR(img->id));
-    if (rc < 0)
-        return rc;
     img->tags = json_array();
-    for (size_t i = 0; i < r->nrows; i++)
-        json_array_append_new(img->tags, json_string(ms_cell(r, i, 0)));
+    for (size_t i = 0; i < r->nrows; i++) {
+        const char *name = ms_cell(r, i, 1), *value = ms_cell(r, i, 2);
+        if (ms_cell_int(r, i, 0) == 0)
+            json_object_set_new(img->props, name, json_string(value ? value : ""));
+        else
+            json_array_append_new(img->tags, json_string(name));
+    }
     ms_result_free(r);
     return 0;
 }
