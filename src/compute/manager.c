@@ -305,6 +305,8 @@ task_build(const ms_task *t, char **err)
         return 0;
     }
     const char *rid = task_request_id(t);
+    /* The API left the "create" action to us (Nova's conductor writes it). */
+    compute_action_db_start(i.uuid, "create", rid, i.project_id, i.user_id, i.created_at);
     compute_action_db_event(i.uuid, rid, "compute__do_build_and_run_instance", true, NULL);
     char host[256];
     if (!i.host[0]) {

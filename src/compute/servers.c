@@ -190,7 +190,8 @@ compute_server_lookup(ms_request *req, ms_response *resp, compute_instance *out)
 static int
 server_list_common(ms_request *req, ms_response *resp, bool detail)
 {
-    compute_instance_query q = {.project = req->auth.project_id};
+    /* The brief view is id, name and links: no other column, no metadata. */
+    compute_instance_query q = {.project = req->auth.project_id, .brief = !detail};
     bool admin = req->auth.is_admin;
     const char *at = ms_req_query(req, "all_tenants");
     if (at && admin && (at[0] == '\0' || compute_parse_bool(at) != 0))

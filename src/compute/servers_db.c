@@ -142,24 +142,77 @@ nz(const char *s)
     return ms_str_empty(s) ? NULL : s;
 }
 
+/* INSERT of n metadata rows at once, n <= META_ROWS_MAX; the texts are kept
+ * (the statement cache is keyed by the SQL's address). */
+#define META_ROWS_MAX 64
+static const char *meta_insert_sql[META_ROWS_MAX + 1];
+static pthread_mutex_t meta_insert_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static const char *
+meta_insert_statement(size_t n)
+{
+    pthread_mutex_lock(&meta_insert_lock);
+    if (!meta_insert_sql[n]) {
+        ms_buf b = {0};
+        ms_buf_adds(&b, "INSERT INTO compute_instance_metadata (instance_uuid, meta_key,"
+                        " meta_value) VALUES ");
+        for (size_t k = 0; k < n; k++)
+            ms_buf_adds(&b, k ? ",(?,?,?)" : "(?,?,?)");
+        meta_insert_sql[n] = ms_buf_steal(&b);
+    }
+    const char *s = meta_insert_sql[n];
+    pthread_mutex_unlock(&meta_insert_lock);
+    return s;
+}
+
+/* Every instance's metadata in as few statements as fit. */
+static int
+meta_insert_all(const compute_instance *insts, size_t n)
+{
+    ms_param p[META_ROWS_MAX * 3];
+    size_t rows = 0;
+    for (size_t k = 0; k < n; k++) {
+        const char *key;
+        json_t *v;
+        json_object_foreach(insts[k].metadata, key, v) {
+            p[rows * 3] = MS_P_STR(insts[k].uuid);
+            p[rows * 3 + 1] = MS_P_STR(key);
+            p[rows * 3 + 2] = MS_P_STR(json_string_value(v));
+            if (++rows == META_ROWS_MAX) {
+                int rc = ms_db_query(NULL, meta_insert_statement(rows), p, rows * 3);
+                if (rc < 0)
+                    return rc;
+                rows = 0;
+            }
+        }
+    }
+    return rows ? ms_db_query(NULL, meta_insert_statement(rows), p, rows * 3) : 0;
+}
+
 int
 compute_instance_db_create(compute_instance *insts, size_t n, const long long limits[],
                            const char *request_id, long long *task_ids, char *msg,
                            size_t msglen)
 {
+    /* Round trips are most of a create's time: the project's lock row is
+     * taken (created if need be) by one upsert, which locks it exclusively
+     * either way; metadata goes in multi-row INSERTs; the "create" action
+     * is written by the build task, as Nova's conductor does. */
     const compute_instance *f = &insts[0];
+    /* Unlimited instances, cores and ram and no group: nothing to count,
+     * so no lock to hold either. */
+    bool counted = limits[Q_INSTANCES] >= 0 || limits[Q_CORES] >= 0 || limits[Q_RAM] >= 0 ||
+                   f->server_group[0];
     int rc = ms_db_begin();
     if (rc < 0)
         return rc;
-    if ((rc = MS_DB_QUERY(NULL, "INSERT IGNORE INTO compute_project_locks (project_id)"
-                                " VALUES (?)",
-                          MS_P_STR(f->project_id))) < 0 ||
-        (rc = MS_DB_QUERY(NULL, "SELECT project_id FROM compute_project_locks"
-                                " WHERE project_id = ? FOR UPDATE",
+    if (counted &&
+        (rc = MS_DB_QUERY(NULL, "INSERT INTO compute_project_locks (project_id) VALUES (?)"
+                                " ON DUPLICATE KEY UPDATE project_id = project_id",
                           MS_P_STR(f->project_id))) < 0)
         goto fail;
     long long ui = 0, uc = 0, ur = 0;
-    if ((rc = compute_quota_db_usage(f->project_id, &ui, &uc, &ur)) < 0)
+    if (counted && (rc = compute_quota_db_usage(f->project_id, &ui, &uc, &ur)) < 0)
         goto fail;
     if (!compute_quota_fits(limits, ui, uc, ur, (long long)n, f->vcpus, f->memory_mb, msg,
                             msglen)) {
@@ -185,8 +238,9 @@ compute_instance_db_create(compute_instance *insts, size_t n, const long long li
             " display_description, hostname, image_ref, flavorid, flavor_name, memory_mb,"
             " vcpus, root_gb, ephemeral_gb, swap, key_name, key_data, user_data, vm_state,"
             " task_state, power_state, availability_zone, requested_az, config_drive,"
-            " access_ip_v4, access_ip_v6, reservation_id, launch_index, created_at,"
-            " updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            " access_ip_v4, access_ip_v6, reservation_id, launch_index, server_group,"
+            " created_at, updated_at)"
+            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             MS_P_STR(i->uuid), MS_P_STR(i->project_id), MS_P_STR(i->user_id),
             MS_P_STR(i->name), MS_P_STR(i->description), MS_P_STR(i->hostname),
             MS_P_STR(i->image_ref), MS_P_STR(i->flavorid), MS_P_STR(i->flavor_name),
@@ -197,33 +251,12 @@ compute_instance_db_create(compute_instance *insts, size_t n, const long long li
             MS_P_STR(nz(i->availability_zone)), MS_P_STR(nz(i->availability_zone)),
             MS_P_STR(i->config_drive), MS_P_STR(nz(i->access_ip_v4)),
             MS_P_STR(nz(i->access_ip_v6)), MS_P_STR(i->reservation_id),
-            MS_P_INT(i->launch_index), MS_P_INT(i->created_at), MS_P_INT(i->updated_at));
+            MS_P_INT(i->launch_index), MS_P_STR(nz(i->server_group)),
+            MS_P_INT(i->created_at), MS_P_INT(i->updated_at));
         if (rc < 0)
             goto fail;
         if (i->server_group[0] &&
-            ((rc = compute_server_group_db_add_member(i->server_group, i->uuid)) < 0 ||
-             (rc = MS_DB_QUERY(NULL, "UPDATE compute_instances SET server_group = ?"
-                                     " WHERE uuid = ?",
-                               MS_P_STR(i->server_group), MS_P_STR(i->uuid))) < 0))
-            goto fail;
-        const char *key;
-        json_t *v;
-        json_object_foreach(i->metadata, key, v) {
-            rc = MS_DB_QUERY(NULL,
-                             "INSERT INTO compute_instance_metadata (instance_uuid, meta_key,"
-                             " meta_value) VALUES (?,?,?)",
-                             MS_P_STR(i->uuid), MS_P_STR(key), MS_P_STR(json_string_value(v)));
-            if (rc < 0)
-                goto fail;
-        }
-        rc = MS_DB_QUERY(NULL,
-                         "INSERT INTO compute_instance_actions (instance_uuid, action,"
-                         " request_id, project_id, user_id, start_time, updated_at)"
-                         " VALUES (?,?,?,?,?,?,?)",
-                         MS_P_STR(i->uuid), MS_P_STR("create"), MS_P_STR(request_id),
-                         MS_P_STR(i->project_id), MS_P_STR(i->user_id),
-                         MS_P_INT(i->created_at), MS_P_INT(i->created_at));
-        if (rc < 0)
+            (rc = compute_server_group_db_add_member(i->server_group, i->uuid)) < 0)
             goto fail;
         json_t *payload = json_pack("{s:s}", "request_id", request_id);
         rc = ms_task_enqueue("compute", ms_conf.host, "build_instance", i->uuid, payload,
@@ -232,6 +265,8 @@ compute_instance_db_create(compute_instance *insts, size_t n, const long long li
         if (rc < 0)
             goto fail;
     }
+    if ((rc = meta_insert_all(insts, n)) < 0)
+        goto fail;
     return ms_db_commit();
 fail:
     ms_db_rollback();
@@ -489,7 +524,7 @@ compute_instance_db_on_host(const char *host, compute_instance **out, size_t *n)
 enum {
     F_PROJECT = 1 << 0, F_NAME = 1 << 1, F_IMAGE = 1 << 2, F_FLAVOR = 1 << 3,
     F_HOST = 1 << 4, F_VMSTATE = 1 << 5, F_CHANGES = 1 << 6, F_MARKER = 1 << 7,
-    F_DELETED = 1 << 8, F_ALL = 1 << 9,
+    F_DELETED = 1 << 8, F_BRIEF = 1 << 9, F_ALL = 1 << 10,
 };
 static const char *list_sql[F_ALL];
 static const char *meta_sql[F_ALL];
@@ -531,7 +566,9 @@ list_statement(unsigned f)
     pthread_mutex_lock(&sql_lock);
     if (!list_sql[f]) {
         ms_buf b = {0};
-        ms_buf_adds(&b, "SELECT " INST_COLS " FROM compute_instances WHERE ");
+        ms_buf_adds(&b, f & F_BRIEF ? "SELECT id, uuid, display_name, created_at FROM"
+                                      " compute_instances WHERE "
+                                    : "SELECT " INST_COLS " FROM compute_instances WHERE ");
         list_where(&b, f);
         ms_buf_adds(&b, " ORDER BY created_at DESC, id DESC LIMIT ?");
         list_sql[f] = ms_buf_steal(&b);
@@ -568,7 +605,7 @@ meta_statement(unsigned f)
 int
 compute_instance_db_list(const compute_instance_query *q, compute_instance **out, size_t *n)
 {
-    unsigned f = 0;
+    unsigned f = q->brief ? F_BRIEF : 0;
     ms_param p[20];
     size_t np = 0;
     if (q->deleted)
@@ -615,12 +652,20 @@ compute_instance_db_list(const compute_instance_query *q, compute_instance **out
     size_t cnt = r->nrows;
     *out = ms_calloc(cnt + 1, sizeof(**out));
     for (size_t k = 0; k < cnt; k++) {
-        inst_from_row(r, k, &(*out)[k]);
-        (*out)[k].metadata = json_object();
+        compute_instance *i = &(*out)[k];
+        if (q->brief) {
+            i->id = ms_cell_int(r, k, 0);
+            cell_copy(i->uuid, sizeof(i->uuid), r, k, 1);
+            cell_copy(i->name, sizeof(i->name), r, k, 2);
+            i->created_at = ms_cell_int(r, k, 3);
+            continue;
+        }
+        inst_from_row(r, k, i);
+        i->metadata = json_object();
     }
     ms_result_free(r);
     *n = cnt;
-    if (cnt == 0)
+    if (cnt == 0 || q->brief)
         return 0;
     /* The same parameters without the limit, then the last row's key. */
     const compute_instance *last = &(*out)[cnt - 1];
@@ -669,6 +714,21 @@ compute_action_db_event(const char *uuid, const char *request_id, const char *ev
                        " AND e.finish_time IS NULL",
                        MS_P_INT(now), MS_P_STR(result), MS_P_INT(now), MS_P_INT(now),
                        MS_P_STR(uuid), MS_P_STR(request_id), MS_P_STR(event));
+}
+
+int
+compute_action_db_start(const char *uuid, const char *action, const char *request_id,
+                        const char *project_id, const char *user_id, int64_t start_time)
+{
+    return MS_DB_QUERY(NULL,
+                       "INSERT INTO compute_instance_actions (instance_uuid, action,"
+                       " request_id, project_id, user_id, start_time, updated_at)"
+                       " SELECT ?, ?, ?, ?, ?, ?, ? FROM DUAL WHERE NOT EXISTS"
+                       " (SELECT 1 FROM compute_instance_actions WHERE instance_uuid = ?"
+                       " AND request_id = ?)",
+                       MS_P_STR(uuid), MS_P_STR(action), MS_P_STR(request_id),
+                       MS_P_STR(project_id), MS_P_STR(user_id), MS_P_INT(start_time),
+                       MS_P_INT(start_time), MS_P_STR(uuid), MS_P_STR(request_id));
 }
 
 int
