@@ -48,7 +48,12 @@ def project(compute, osc):
         "scope": {"project": {"id": p["id"]}}}}
     r = http_session().post(IDENTITY + "/v3/auth/tokens", json=body, timeout=30)
     assert r.status_code == 201, r.text
-    return {"id": p["id"], "token": r.headers["X-Subject-Token"]}
+    tok = r.headers["X-Subject-Token"]
+    # Room for every server the tests below make (the default is 10).
+    r = nova(tok, "PUT", "/v2.1/os-quota-sets/%s" % p["id"],
+             json={"quota_set": {"instances": 50, "cores": 50}})
+    assert r.status_code == 200, r.text
+    return {"id": p["id"], "token": tok}
 
 
 @pytest.fixture(scope="module")
@@ -75,16 +80,28 @@ def create(token, image, name, **extra):
     return r
 
 
-def wait_settled(token, ids, tries=600):
-    """Until none of ids is in BUILD; returns {id: status}."""
+def wait_active(token, ids, tries=600):
+    """Until every one of ids is ACTIVE; a build in ERROR fails with its fault."""
     st = {}
     for _ in range(tries):
-        st = {i: nova(token, "GET", "/v2.1/servers/%s" % i).json()["server"]["status"]
-              for i in ids}
-        if all(s != "BUILD" for s in st.values()):
-            return st
+        st = {i: nova(token, "GET", "/v2.1/servers/%s" % i).json()["server"] for i in ids}
+        for s in st.values():
+            assert s["status"] != "ERROR", s.get("fault")
+        if all(s["status"] == "ACTIVE" for s in st.values()):
+            return
         time.sleep(0.1)
-    raise AssertionError("servers still building: %s" % st)
+    raise AssertionError("servers not ACTIVE: %s" % {i: s["status"] for i, s in st.items()})
+
+
+def delete_all(token, ids):
+    """Delete and wait until gone, so later tests find the host's capacity."""
+    for i in ids:
+        assert nova(token, "DELETE", "/v2.1/servers/%s" % i).status_code == 204
+    for _ in range(600):
+        if all(nova(token, "GET", "/v2.1/servers/%s" % i).status_code == 404 for i in ids):
+            return
+        time.sleep(0.1)
+    raise AssertionError("servers not deleted")
 
 
 def all_pages(token, path, limit):
@@ -122,7 +139,7 @@ def test_list_pages_carry_each_servers_metadata(compute, project, image_id):
     for n, m in enumerate(metas):
         r = create(tok, image_id, "plist-%d" % n, metadata=m)
         want[r.json()["server"]["id"]] = m
-    wait_settled(tok, want)
+    wait_active(tok, want)
     # A change after create shows in the lists too.
     some = list(want)[1]
     r = nova(tok, "PUT", "/v2.1/servers/%s/metadata" % some,
@@ -148,17 +165,19 @@ def test_list_pages_carry_each_servers_metadata(compute, project, image_id):
     assert sorted(s["name"] for s in named) == ["plist-0", "plist-1", "plist-2", "plist-3"]
     for s in named:
         assert s["metadata"] == want[s["id"]]
+    delete_all(tok, want)
 
 
 def test_list_entry_is_the_show_view(compute, project, image_id):
     tok = project["token"]
     ids = [create(tok, image_id, "pshow-%d" % n, metadata={"n": str(n)}).json()["server"]["id"]
            for n in range(3)]
-    wait_settled(tok, ids)
+    wait_active(tok, ids)
     listed = {s["id"]: s for s in all_pages(tok, "/v2.1/servers/detail", 1000)}
     for sid in ids:
         show = nova(tok, "GET", "/v2.1/servers/%s" % sid).json()["server"]
         assert listed[sid] == show
+    delete_all(tok, ids)
 
 
 def test_multiple_create_stores_everyones_metadata(compute, project, image_id):
@@ -172,7 +191,8 @@ def test_multiple_create_stores_everyones_metadata(compute, project, image_id):
         assert s["metadata"] == meta
         assert nova(tok, "GET", "/v2.1/servers/%s/metadata" % s["id"]).json() == \
             {"metadata": meta}
-    wait_settled(tok, [s["id"] for s in mine])
+    wait_active(tok, [s["id"] for s in mine])
+    delete_all(tok, [s["id"] for s in mine])
 
 
 def test_create_action_and_event(compute, project, image_id):
@@ -180,7 +200,7 @@ def test_create_action_and_event(compute, project, image_id):
     r = create(tok, image_id, "paction")
     sid = r.json()["server"]["id"]
     rid = r.headers["x-compute-request-id"]
-    assert wait_settled(tok, [sid])[sid] == "ACTIVE"
+    wait_active(tok, [sid])
     acts = nova(tok, "GET", "/v2.1/servers/%s/os-instance-actions" % sid).json()
     creates = [a for a in acts["instanceActions"] if a["action"] == "create"]
     assert len(creates) == 1
@@ -224,6 +244,5 @@ def test_concurrent_creates_respect_the_instance_quota(compute, osc, image_id):
             assert "Quota exceeded for instances" in x.json()["forbidden"]["message"]
     listed = nova(tok, "GET", "/v2.1/servers").json()["servers"]
     assert len(listed) == 3
-    wait_settled(tok, [s["id"] for s in listed])
-    for s in listed:
-        assert nova(tok, "DELETE", "/v2.1/servers/%s" % s["id"]).status_code == 204
+    wait_active(tok, [s["id"] for s in listed])
+    delete_all(tok, [s["id"] for s in listed])
