@@ -8,6 +8,7 @@
 #include <monostack/json.h>
 
 #include <errno.h>
+#include <limits.h>
 #include <string.h>
 
 static void
@@ -126,6 +127,8 @@ test_json_append(void **state)
                   "", ""),
         json_stringn("nul\0inside", 11),
         json_integer(42),
+        json_pack("[I,I,I,I]", (json_int_t)LLONG_MIN, (json_int_t)LLONG_MAX, (json_int_t)-1,
+                  (json_int_t)10),
         json_loads("[[],{},[[{}]],\"x\",1.5e300,-0.0,{\"a\":{\"b\":[null]}}]", 0, NULL),
     };
     for (size_t i = 0; i < MS_ARRAY_LEN(samples); i++) {
