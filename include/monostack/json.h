@@ -20,4 +20,10 @@ const char *ms_json_strval(const json_t *obj, const char *key);
 /* Set key to a string, or JSON null when s is NULL. */
 void ms_json_set_str(json_t *obj, const char *key, const char *s);
 
+/* Append v as compact JSON text to b: the bytes json_dumps(v, JSON_COMPACT)
+ * gives, several times faster (jansson re-validates UTF-8 a code point at a
+ * time while dumping; its strings are valid UTF-8 already). For large
+ * replies built piece by piece. */
+void ms_json_append(ms_buf *b, const json_t *v);
+
 #endif

@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -89,6 +90,13 @@ main(int argc, char **argv)
         return 2;
     }
     uint64_t t0 = ms_now_us();
+    /* Memory goes back to the system after a big reply: glibc would raise
+     * its mmap threshold to the size of the first large block freed and then
+     * keep such blocks (a 1000-server list is megabytes) in per-thread
+     * arenas, one per busy HTTP thread. A fixed threshold and few arenas
+     * keep the RSS near the working set. */
+    mallopt(M_MMAP_THRESHOLD, 256 * 1024);
+    mallopt(M_ARENA_MAX, 4);
     char *err = NULL;
     if (ms_config_load(config, &err) < 0)
         ms_fatal(2, "%s", err);

@@ -337,10 +337,10 @@ typedef struct {
 
 void compute_instance_clear(compute_instance *i);
 int compute_instance_db_get(const char *uuid, bool with_deleted, compute_instance *out);
-/* Insert n instances (metadata included), the build tasks and the "create"
- * actions in one transaction after checking the project's quota under its
- * row lock. -EDQUOT with msg filled when over quota. task_ids[i] receive
- * the task ids (publish them after this returns). */
+/* Insert n instances (metadata included) and the build tasks in one
+ * transaction after checking the project's quota under its row lock (the
+ * build task records the "create" action). -EDQUOT with msg filled when over
+ * quota. task_ids[i] receive the task ids (publish them after this returns). */
 int compute_instance_db_create(compute_instance *insts, size_t n, const long long limits[],
                                const char *request_id, long long *task_ids, char *msg,
                                size_t msglen);
@@ -423,11 +423,16 @@ typedef struct {
     bool deleted;                /* list deleted rows (admin) */
     const compute_instance *marker;
     int limit;
+    bool brief;                  /* only id, uuid, name, created_at; no metadata */
 } compute_instance_query;
 int compute_instance_db_list(const compute_instance_query *q, compute_instance **out,
                              size_t *n);
 
 /* Instance actions and their events. */
+/* Record an action unless the request already has one on the instance (a
+ * retried or handed-over task runs this again). */
+int compute_action_db_start(const char *uuid, const char *action, const char *request_id,
+                            const char *project_id, const char *user_id, int64_t start_time);
 int compute_action_db_event(const char *uuid, const char *request_id, const char *event,
                             bool start, const char *result);
 typedef struct {

@@ -2,7 +2,7 @@
  * actions journal. Creation checks the quota and inserts the rows and the
  * build tasks in one transaction under the project's lock row. Listing is
  * keyset-paginated on (created_at, id) descending, as Nova sorts by
- * default, and fetches the metadata of a whole page in one query. */
+ * default, and fetches the metadata of a whole page in one more query. */
 #include "compute.h"
 
 #include <errno.h>
@@ -21,7 +21,20 @@
     " fault_created, launched_at, terminated_at, created_at, updated_at, deleted_at,"    \
     " deleted, shelved_image_id, locked_reason, trusted_certs, flavor_extra, auto_disk_config"
 
-#define CPY(dst, i) snprintf((dst), sizeof(dst), "%s", ms_cell(r, row, (i)) ? ms_cell(r, row, (i)) : "")
+#define CPY(dst, i) cell_copy((dst), sizeof(dst), r, row, (i))
+
+/* A cell into a fixed field, cut to fit; "" for NULL. (A list copies some
+ * 25 of them per row: snprintf's format parsing showed in profiles.) */
+static void
+cell_copy(char *dst, size_t size, const ms_result *r, size_t row, size_t col)
+{
+    const char *v = ms_cell(r, row, col);
+    size_t n = v ? r->lens[row * r->ncols + col] : 0;
+    if (n >= size)
+        n = size - 1;
+    memcpy(dst, v ? v : "", n);
+    dst[n] = '\0';
+}
 
 void
 compute_instance_clear(compute_instance *i)
@@ -144,24 +157,77 @@ nz(const char *s)
     return ms_str_empty(s) ? NULL : s;
 }
 
+/* INSERT of n metadata rows at once, n <= META_ROWS_MAX; the texts are kept
+ * (the statement cache is keyed by the SQL's address). */
+#define META_ROWS_MAX 64
+static const char *meta_insert_sql[META_ROWS_MAX + 1];
+static pthread_mutex_t meta_insert_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static const char *
+meta_insert_statement(size_t n)
+{
+    pthread_mutex_lock(&meta_insert_lock);
+    if (!meta_insert_sql[n]) {
+        ms_buf b = {0};
+        ms_buf_adds(&b, "INSERT INTO compute_instance_metadata (instance_uuid, meta_key,"
+                        " meta_value) VALUES ");
+        for (size_t k = 0; k < n; k++)
+            ms_buf_adds(&b, k ? ",(?,?,?)" : "(?,?,?)");
+        meta_insert_sql[n] = ms_buf_steal(&b);
+    }
+    const char *s = meta_insert_sql[n];
+    pthread_mutex_unlock(&meta_insert_lock);
+    return s;
+}
+
+/* Every instance's metadata in as few statements as fit. */
+static int
+meta_insert_all(const compute_instance *insts, size_t n)
+{
+    ms_param p[META_ROWS_MAX * 3];
+    size_t rows = 0;
+    for (size_t k = 0; k < n; k++) {
+        const char *key;
+        json_t *v;
+        json_object_foreach(insts[k].metadata, key, v) {
+            p[rows * 3] = MS_P_STR(insts[k].uuid);
+            p[rows * 3 + 1] = MS_P_STR(key);
+            p[rows * 3 + 2] = MS_P_STR(json_string_value(v));
+            if (++rows == META_ROWS_MAX) {
+                int rc = ms_db_query(NULL, meta_insert_statement(rows), p, rows * 3);
+                if (rc < 0)
+                    return rc;
+                rows = 0;
+            }
+        }
+    }
+    return rows ? ms_db_query(NULL, meta_insert_statement(rows), p, rows * 3) : 0;
+}
+
 int
 compute_instance_db_create(compute_instance *insts, size_t n, const long long limits[],
                            const char *request_id, long long *task_ids, char *msg,
                            size_t msglen)
 {
+    /* Round trips are most of a create's time: the project's lock row is
+     * taken (created if need be) by one upsert, which locks it exclusively
+     * either way; metadata goes in multi-row INSERTs; the "create" action
+     * is written by the build task, as Nova's conductor does. */
     const compute_instance *f = &insts[0];
+    /* Unlimited instances, cores and ram and no group: nothing to count,
+     * so no lock to hold either. */
+    bool counted = limits[Q_INSTANCES] >= 0 || limits[Q_CORES] >= 0 || limits[Q_RAM] >= 0 ||
+                   f->server_group[0];
     int rc = ms_db_begin();
     if (rc < 0)
         return rc;
-    if ((rc = MS_DB_QUERY(NULL, "INSERT IGNORE INTO compute_project_locks (project_id)"
-                                " VALUES (?)",
-                          MS_P_STR(f->project_id))) < 0 ||
-        (rc = MS_DB_QUERY(NULL, "SELECT project_id FROM compute_project_locks"
-                                " WHERE project_id = ? FOR UPDATE",
+    if (counted &&
+        (rc = MS_DB_QUERY(NULL, "INSERT INTO compute_project_locks (project_id) VALUES (?)"
+                                " ON DUPLICATE KEY UPDATE project_id = project_id",
                           MS_P_STR(f->project_id))) < 0)
         goto fail;
     long long ui = 0, uc = 0, ur = 0;
-    if ((rc = compute_quota_db_usage(f->project_id, &ui, &uc, &ur)) < 0)
+    if (counted && (rc = compute_quota_db_usage(f->project_id, &ui, &uc, &ur)) < 0)
         goto fail;
     if (!compute_quota_fits(limits, ui, uc, ur, (long long)n, f->vcpus, f->memory_mb, msg,
                             msglen)) {
@@ -189,9 +255,9 @@ compute_instance_db_create(compute_instance *insts, size_t n, const long long li
             " display_description, hostname, image_ref, flavorid, flavor_name, memory_mb,"
             " vcpus, root_gb, ephemeral_gb, swap, key_name, key_data, user_data, vm_state,"
             " task_state, power_state, availability_zone, requested_az, config_drive,"
-            " access_ip_v4, access_ip_v6, reservation_id, launch_index, created_at,"
-            " updated_at, trusted_certs, flavor_extra)"
-            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            " access_ip_v4, access_ip_v6, reservation_id, launch_index, server_group,"
+            " created_at, updated_at, trusted_certs, flavor_extra, auto_disk_config)"
+            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             MS_P_STR(i->uuid), MS_P_STR(i->project_id), MS_P_STR(i->user_id),
             MS_P_STR(i->name), MS_P_STR(i->description), MS_P_STR(i->hostname),
             MS_P_STR(i->image_ref), MS_P_STR(i->flavorid), MS_P_STR(i->flavor_name),
@@ -202,8 +268,9 @@ compute_instance_db_create(compute_instance *insts, size_t n, const long long li
             MS_P_STR(nz(i->availability_zone)), MS_P_STR(nz(i->availability_zone)),
             MS_P_STR(i->config_drive), MS_P_STR(nz(i->access_ip_v4)),
             MS_P_STR(nz(i->access_ip_v6)), MS_P_STR(i->reservation_id),
-            MS_P_INT(i->launch_index), MS_P_INT(i->created_at), MS_P_INT(i->updated_at),
-            MS_P_STR(certs), MS_P_STR(extra));
+            MS_P_INT(i->launch_index), MS_P_STR(nz(i->server_group)),
+            MS_P_INT(i->created_at), MS_P_INT(i->updated_at), MS_P_STR(certs),
+            MS_P_STR(extra), MS_P_BOOL(i->auto_disk_config));
         free(certs);
         free(extra);
         if (rc < 0)
@@ -217,14 +284,8 @@ compute_instance_db_create(compute_instance *insts, size_t n, const long long li
             if (rc < 0)
                 goto fail;
         }
-        if (i->auto_disk_config &&
-            (rc = compute_instance_db_set_disk_config(i->uuid, true)) < 0)
-            goto fail;
         if (i->server_group[0] &&
-            ((rc = compute_server_group_db_add_member(i->server_group, i->uuid)) < 0 ||
-             (rc = MS_DB_QUERY(NULL, "UPDATE compute_instances SET server_group = ?"
-                                     " WHERE uuid = ?",
-                               MS_P_STR(i->server_group), MS_P_STR(i->uuid))) < 0))
+            (rc = compute_server_group_db_add_member(i->server_group, i->uuid)) < 0)
             goto fail;
         if (i->security_groups && (rc = compute_instance_db_sg_insert(i->uuid,
                                                                       i->security_groups)) < 0)
@@ -235,25 +296,6 @@ compute_instance_db_create(compute_instance *insts, size_t n, const long long li
             if ((rc = compute_bdm_db_insert(i->uuid, bdm, i->created_at)) < 0)
                 goto fail;
         }
-        const char *key;
-        json_t *v;
-        json_object_foreach(i->metadata, key, v) {
-            rc = MS_DB_QUERY(NULL,
-                             "INSERT INTO compute_instance_metadata (instance_uuid, meta_key,"
-                             " meta_value) VALUES (?,?,?)",
-                             MS_P_STR(i->uuid), MS_P_STR(key), MS_P_STR(json_string_value(v)));
-            if (rc < 0)
-                goto fail;
-        }
-        rc = MS_DB_QUERY(NULL,
-                         "INSERT INTO compute_instance_actions (instance_uuid, action,"
-                         " request_id, project_id, user_id, start_time, updated_at)"
-                         " VALUES (?,?,?,?,?,?,?)",
-                         MS_P_STR(i->uuid), MS_P_STR("create"), MS_P_STR(request_id),
-                         MS_P_STR(i->project_id), MS_P_STR(i->user_id),
-                         MS_P_INT(i->created_at), MS_P_INT(i->created_at));
-        if (rc < 0)
-            goto fail;
         json_t *payload = json_pack("{s:s}", "request_id", request_id);
         if (i->requested_host[0])
             json_object_set_new(payload, "requested_host", json_string(i->requested_host));
@@ -267,6 +309,8 @@ compute_instance_db_create(compute_instance *insts, size_t n, const long long li
         if (rc < 0)
             goto fail;
     }
+    if ((rc = meta_insert_all(insts, n)) < 0)
+        goto fail;
     return ms_db_commit();
 fail:
     ms_db_rollback();
@@ -708,12 +752,68 @@ enum {
     F_HOST = 1 << 4, F_VMSTATE = 1 << 5, F_CHANGES = 1 << 6, F_MARKER = 1 << 7,
     F_DELETED = 1 << 8, F_TAGS = 1 << 9, F_TAGS_ANY = 1 << 10, F_NOT_TAGS = 1 << 11,
     F_NOT_TAGS_ANY = 1 << 12, F_LOCKED = 1 << 13, F_BEFORE = 1 << 14, F_NONE = 1 << 15,
-    F_RESV = 1 << 16, F_ALL = 1 << 17,
+    F_RESV = 1 << 16, F_BRIEF = 1 << 17, F_ALL = 1 << 18,
 };
+/* Statement texts by filter set, built on first use and kept (the
+ * statement cache is keyed by the text's address). */
 static const char *list_sql[F_ALL];
-static const char *meta_sql[COMPUTE_MAX_LIMIT + 1];
-static const char *tags_sql[COMPUTE_MAX_LIMIT + 1];
+static const char *meta_sql[F_ALL];
+static const char *tags_sql[F_ALL];
 static pthread_mutex_t sql_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* The WHERE conditions of a list with filters f; the page's metadata and
+ * tags queries repeat them, with the same parameters in the same order. */
+static void
+list_where(ms_buf *b, unsigned f)
+{
+    /* changes-since includes deleted rows, as in Nova. */
+    if (f & F_DELETED)
+        ms_buf_adds(b, "deleted <> 0");
+    else if (f & (F_CHANGES | F_BEFORE))
+        ms_buf_adds(b, "1 = 1");
+    else
+        ms_buf_adds(b, "deleted = 0");
+    if (f & F_PROJECT)
+        ms_buf_adds(b, " AND project_id = ?");
+    if (f & F_NAME)
+        ms_buf_adds(b, " AND display_name REGEXP ?");
+    if (f & F_RESV)
+        ms_buf_adds(b, " AND reservation_id REGEXP ?");
+    if (f & F_IMAGE)
+        ms_buf_adds(b, " AND image_ref = ?");
+    if (f & F_FLAVOR)
+        ms_buf_adds(b, " AND flavorid = ?");
+    if (f & F_HOST)
+        ms_buf_adds(b, " AND host = ?");
+    if (f & F_VMSTATE)
+        ms_buf_adds(b, " AND vm_state = ?");
+    if (f & F_CHANGES)
+        ms_buf_adds(b, " AND updated_at >= ?");
+    /* The API shows "updated" to the second: a changes-before of that
+     * value must take the server in (Nova's column has no fraction). */
+    if (f & F_BEFORE)
+        ms_buf_adds(b, " AND updated_at - updated_at % 1000000 <= ?");
+    if (f & F_LOCKED)
+        ms_buf_adds(b, " AND locked = ?");
+    if (f & F_NONE)
+        ms_buf_adds(b, " AND 1 = 0");
+    /* Tag lists are comma-joined (a tag cannot hold a comma), so one
+     * FIND_IN_SET parameter carries any number of them; "all of" compares
+     * the count of distinct matches with the count asked for. */
+#define TAG_MATCH " FROM compute_instance_tags t WHERE t.instance_uuid = uuid" \
+                  " AND FIND_IN_SET(t.tag, ?) > 0"
+    if (f & F_TAGS)
+        ms_buf_adds(b, " AND (SELECT COUNT(DISTINCT t.tag)" TAG_MATCH ") = ?");
+    if (f & F_TAGS_ANY)
+        ms_buf_adds(b, " AND EXISTS (SELECT 1" TAG_MATCH ")");
+    if (f & F_NOT_TAGS)
+        ms_buf_adds(b, " AND (SELECT COUNT(DISTINCT t.tag)" TAG_MATCH ") < ?");
+    if (f & F_NOT_TAGS_ANY)
+        ms_buf_adds(b, " AND NOT EXISTS (SELECT 1" TAG_MATCH ")");
+#undef TAG_MATCH
+    if (f & F_MARKER)
+        ms_buf_adds(b, " AND (created_at < ? OR (created_at = ? AND id < ?))");
+}
 
 static const char *
 list_statement(unsigned f)
@@ -721,54 +821,10 @@ list_statement(unsigned f)
     pthread_mutex_lock(&sql_lock);
     if (!list_sql[f]) {
         ms_buf b = {0};
-        ms_buf_adds(&b, "SELECT " INST_COLS " FROM compute_instances WHERE ");
-        /* changes-since includes deleted rows, as in Nova. */
-        if (f & F_DELETED)
-            ms_buf_adds(&b, "deleted <> 0");
-        else if (f & (F_CHANGES | F_BEFORE))
-            ms_buf_adds(&b, "1 = 1");
-        else
-            ms_buf_adds(&b, "deleted = 0");
-        if (f & F_PROJECT)
-            ms_buf_adds(&b, " AND project_id = ?");
-        if (f & F_NAME)
-            ms_buf_adds(&b, " AND display_name REGEXP ?");
-        if (f & F_RESV)
-            ms_buf_adds(&b, " AND reservation_id REGEXP ?");
-        if (f & F_IMAGE)
-            ms_buf_adds(&b, " AND image_ref = ?");
-        if (f & F_FLAVOR)
-            ms_buf_adds(&b, " AND flavorid = ?");
-        if (f & F_HOST)
-            ms_buf_adds(&b, " AND host = ?");
-        if (f & F_VMSTATE)
-            ms_buf_adds(&b, " AND vm_state = ?");
-        if (f & F_CHANGES)
-            ms_buf_adds(&b, " AND updated_at >= ?");
-        /* The API shows "updated" to the second: a changes-before of that
-         * value must take the server in (Nova's column has no fraction). */
-        if (f & F_BEFORE)
-            ms_buf_adds(&b, " AND updated_at - updated_at % 1000000 <= ?");
-        if (f & F_LOCKED)
-            ms_buf_adds(&b, " AND locked = ?");
-        if (f & F_NONE)
-            ms_buf_adds(&b, " AND 1 = 0");
-        /* Tag lists are comma-joined (a tag cannot hold a comma), so one
-         * FIND_IN_SET parameter carries any number of them; "all of" compares
-         * the count of distinct matches with the count asked for. */
-#define TAG_MATCH " FROM compute_instance_tags t WHERE t.instance_uuid = uuid" \
-                  " AND FIND_IN_SET(t.tag, ?) > 0"
-        if (f & F_TAGS)
-            ms_buf_adds(&b, " AND (SELECT COUNT(DISTINCT t.tag)" TAG_MATCH ") = ?");
-        if (f & F_TAGS_ANY)
-            ms_buf_adds(&b, " AND EXISTS (SELECT 1" TAG_MATCH ")");
-        if (f & F_NOT_TAGS)
-            ms_buf_adds(&b, " AND (SELECT COUNT(DISTINCT t.tag)" TAG_MATCH ") < ?");
-        if (f & F_NOT_TAGS_ANY)
-            ms_buf_adds(&b, " AND NOT EXISTS (SELECT 1" TAG_MATCH ")");
-#undef TAG_MATCH
-        if (f & F_MARKER)
-            ms_buf_adds(&b, " AND (created_at < ? OR (created_at = ? AND id < ?))");
+        ms_buf_adds(&b, f & F_BRIEF ? "SELECT id, uuid, display_name, created_at FROM"
+                                      " compute_instances WHERE "
+                                    : "SELECT " INST_COLS " FROM compute_instances WHERE ");
+        list_where(&b, f);
         ms_buf_adds(&b, " ORDER BY created_at DESC, id DESC LIMIT ?");
         list_sql[f] = ms_buf_steal(&b);
     }
@@ -777,46 +833,84 @@ list_statement(unsigned f)
     return s;
 }
 
+/* The metadata (or tags) of a page: the list's conditions down to its last
+ * row (created_at, id) instead of a LIMIT, so the index serves it and a
+ * server created meanwhile only adds rows that match no listed server. (An
+ * IN list of the page's uuids cost milliseconds to plan for 1000 of them.)
+ * The rows come in the page's order. */
 static const char *
-meta_statement(size_t n)
+page_statement(const char **cache, unsigned f, const char *select, const char *order)
 {
     pthread_mutex_lock(&sql_lock);
-    if (!meta_sql[n]) {
+    if (!*cache) {
         ms_buf b = {0};
-        ms_buf_adds(&b, "SELECT instance_uuid, meta_key, meta_value FROM"
-                        " compute_instance_metadata WHERE instance_uuid IN (");
-        for (size_t k = 0; k < n; k++)
-            ms_buf_adds(&b, k ? ",?" : "?");
-        ms_buf_adds(&b, ") ORDER BY instance_uuid, meta_key");
-        meta_sql[n] = ms_buf_steal(&b);
+        ms_buf_adds(&b, select);
+        ms_buf_adds(&b, " WHERE ");
+        list_where(&b, f);
+        ms_buf_adds(&b, " AND (created_at > ? OR (created_at = ? AND id >= ?))"
+                        " ORDER BY created_at DESC, id DESC, ");
+        ms_buf_adds(&b, order);
+        *cache = ms_buf_steal(&b);
     }
-    const char *s = meta_sql[n];
+    const char *s = *cache;
     pthread_mutex_unlock(&sql_lock);
     return s;
 }
 
 static const char *
-tags_statement(size_t n)
+meta_statement(unsigned f)
 {
-    pthread_mutex_lock(&sql_lock);
-    if (!tags_sql[n]) {
-        ms_buf b = {0};
-        ms_buf_adds(&b, "SELECT instance_uuid, tag FROM compute_instance_tags"
-                        " WHERE instance_uuid IN (");
-        for (size_t k = 0; k < n; k++)
-            ms_buf_adds(&b, k ? ",?" : "?");
-        ms_buf_adds(&b, ") ORDER BY instance_uuid, tag");
-        tags_sql[n] = ms_buf_steal(&b);
+    return page_statement(&meta_sql[f], f,
+                          "SELECT m.instance_uuid, m.meta_key, m.meta_value FROM"
+                          " compute_instances JOIN compute_instance_metadata m"
+                          " ON m.instance_uuid = compute_instances.uuid",
+                          "m.meta_key");
+}
+
+static const char *
+tags_statement(unsigned f)
+{
+    return page_statement(&tags_sql[f], f,
+                          "SELECT pt.instance_uuid, pt.tag FROM"
+                          " compute_instances JOIN compute_instance_tags pt"
+                          " ON pt.instance_uuid = compute_instances.uuid",
+                          "pt.tag");
+}
+
+/* Hand each row of r (uuid first) to the page's server it belongs to; both
+ * come in the page's order, so the scan from the last hit finds it at once
+ * and rows of servers not on the page match nothing. */
+static void
+page_rows(compute_instance *list, size_t cnt, const ms_result *r,
+          void (*add)(compute_instance *i, const ms_result *r, size_t k))
+{
+    for (size_t k = 0, j = 0; k < r->nrows; k++) {
+        const char *u = ms_cell(r, k, 0);
+        for (size_t t = 0; t < cnt; t++, j = (j + 1) % cnt) {
+            if (!strcmp(list[j].uuid, u)) {
+                add(&list[j], r, k);
+                break;
+            }
+        }
     }
-    const char *s = tags_sql[n];
-    pthread_mutex_unlock(&sql_lock);
-    return s;
+}
+
+static void
+add_meta(compute_instance *i, const ms_result *r, size_t k)
+{
+    json_object_set_new(i->metadata, ms_cell(r, k, 1), json_string(ms_cell(r, k, 2)));
+}
+
+static void
+add_tag(compute_instance *i, const ms_result *r, size_t k)
+{
+    json_array_append_new(i->tags, json_string(ms_cell(r, k, 1)));
 }
 
 int
 compute_instance_db_list(const compute_instance_query *q, compute_instance **out, size_t *n)
 {
-    unsigned f = 0;
+    unsigned f = q->brief ? F_BRIEF : 0;
     ms_param p[32];
     size_t np = 0;
     if (q->deleted)
@@ -895,47 +989,35 @@ compute_instance_db_list(const compute_instance_query *q, compute_instance **out
     size_t cnt = r->nrows;
     *out = ms_calloc(cnt + 1, sizeof(**out));
     for (size_t k = 0; k < cnt; k++) {
-        inst_from_row(r, k, &(*out)[k]);
-        (*out)[k].metadata = json_object();
-        (*out)[k].tags = json_array();
+        compute_instance *i = &(*out)[k];
+        if (q->brief) {
+            i->id = ms_cell_int(r, k, 0);
+            cell_copy(i->uuid, sizeof(i->uuid), r, k, 1);
+            cell_copy(i->name, sizeof(i->name), r, k, 2);
+            i->created_at = ms_cell_int(r, k, 3);
+            continue;
+        }
+        inst_from_row(r, k, i);
+        i->metadata = json_object();
+        i->tags = json_array();
     }
     ms_result_free(r);
     *n = cnt;
-    if (cnt == 0)
+    if (cnt == 0 || q->brief)
         return 0;
-    ms_param *mp = ms_calloc(cnt, sizeof(*mp));
-    for (size_t k = 0; k < cnt; k++)
-        mp[k] = MS_P_STR((*out)[k].uuid);
-    rc = ms_db_query(&r, meta_statement(cnt), mp, cnt);
-    if (rc == 0) {
-        ms_result *tr = NULL;
-        rc = ms_db_query(&tr, tags_statement(cnt), mp, cnt);
-        for (size_t k = 0; rc == 0 && k < tr->nrows; k++) {
-            for (size_t t = 0; t < cnt; t++) {
-                if (!strcmp((*out)[t].uuid, ms_cell(tr, k, 0))) {
-                    json_array_append_new((*out)[t].tags, json_string(ms_cell(tr, k, 1)));
-                    break;
-                }
-            }
-        }
-        ms_result_free(tr);
-        if (rc < 0)
-            ms_result_free(r);
-    }
-    free(mp);
-    if (rc < 0)
+    /* The same parameters without the limit, then the last row's key. */
+    const compute_instance *last = &(*out)[cnt - 1];
+    np--;
+    p[np++] = MS_P_INT(last->created_at);
+    p[np++] = MS_P_INT(last->created_at);
+    p[np++] = MS_P_INT(last->id);
+    if ((rc = ms_db_query(&r, meta_statement(f), p, np)) < 0)
         return rc;
-    for (size_t k = 0, j = 0; k < r->nrows; k++) {
-        const char *u = ms_cell(r, k, 0);
-        /* Both sides are small; a linear scan from the last hit is enough. */
-        for (size_t t = 0; t < cnt; t++, j = (j + 1) % cnt) {
-            if (!strcmp((*out)[j].uuid, u)) {
-                json_object_set_new((*out)[j].metadata, ms_cell(r, k, 1),
-                                    json_string(ms_cell(r, k, 2)));
-                break;
-            }
-        }
-    }
+    page_rows(*out, cnt, r, add_meta);
+    ms_result_free(r);
+    if ((rc = ms_db_query(&r, tags_statement(f), p, np)) < 0)
+        return rc;
+    page_rows(*out, cnt, r, add_tag);
     ms_result_free(r);
     return compute_instance_db_sg_load(*out, cnt);
 }
@@ -962,6 +1044,21 @@ compute_action_db_event(const char *uuid, const char *request_id, const char *ev
                        " AND e.finish_time IS NULL",
                        MS_P_INT(now), MS_P_STR(result), MS_P_INT(now), MS_P_INT(now),
                        MS_P_STR(uuid), MS_P_STR(request_id), MS_P_STR(event));
+}
+
+int
+compute_action_db_start(const char *uuid, const char *action, const char *request_id,
+                        const char *project_id, const char *user_id, int64_t start_time)
+{
+    return MS_DB_QUERY(NULL,
+                       "INSERT INTO compute_instance_actions (instance_uuid, action,"
+                       " request_id, project_id, user_id, start_time, updated_at)"
+                       " SELECT ?, ?, ?, ?, ?, ?, ? FROM DUAL WHERE NOT EXISTS"
+                       " (SELECT 1 FROM compute_instance_actions WHERE instance_uuid = ?"
+                       " AND request_id = ?)",
+                       MS_P_STR(uuid), MS_P_STR(action), MS_P_STR(request_id),
+                       MS_P_STR(project_id), MS_P_STR(user_id), MS_P_INT(start_time),
+                       MS_P_INT(start_time), MS_P_STR(uuid), MS_P_STR(request_id));
 }
 
 int

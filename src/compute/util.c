@@ -20,32 +20,56 @@ link_project(ms_request *req)
     return p ? p : "";
 }
 
+/* base [/v2|/v2.1] [/project] /collection [/id], newly allocated. Put
+ * together without printf: a list renders several links per server. */
+static char *
+link_join(ms_request *req, bool versioned, const char *collection, const char *id)
+{
+    const char *p = link_project(req);
+    const char *ver = !versioned ? "" : strncmp(req->path, "/v2/", 4) == 0 ? "/v2" : "/v2.1";
+    const char *parts[] = {ms_req_base_url(req), ver, *p ? "/" : "", p, "/", collection,
+                           id ? "/" : "", id ? id : ""};
+    size_t lens[MS_ARRAY_LEN(parts)], total = 1;
+    for (size_t i = 0; i < MS_ARRAY_LEN(parts); i++)
+        total += lens[i] = strlen(parts[i]);
+    char *out = ms_malloc(total), *o = out;
+    for (size_t i = 0; i < MS_ARRAY_LEN(parts); i++) {
+        memcpy(o, parts[i], lens[i]);
+        o += lens[i];
+    }
+    *o = '\0';
+    return out;
+}
+
 char *
 compute_href(ms_request *req, const char *collection, const char *id)
 {
-    const char *p = link_project(req);
-    bool v2 = strncmp(req->path, "/v2/", 4) == 0;
-    return ms_asprintf("%s/%s%s%s/%s%s%s", ms_req_base_url(req), v2 ? "v2" : "v2.1",
-                       *p ? "/" : "", p, collection, id ? "/" : "", id ? id : "");
+    return link_join(req, true, collection, id);
 }
 
 char *
 compute_bookmark(ms_request *req, const char *collection, const char *id)
 {
-    const char *p = link_project(req);
-    return ms_asprintf("%s%s%s/%s%s%s", ms_req_base_url(req), *p ? "/" : "", p,
-                       collection, id ? "/" : "", id ? id : "");
+    return link_join(req, false, collection, id);
+}
+
+/* {"rel": rel, "href": href}, taking href. */
+static json_t *
+link_new(const char *rel, char *href)
+{
+    json_t *o = json_object();
+    json_object_set_new_nocheck(o, "rel", json_string_nocheck(rel));
+    json_object_set_new_nocheck(o, "href", json_string(href));
+    free(href);
+    return o;
 }
 
 json_t *
 compute_links(ms_request *req, const char *collection, const char *id)
 {
-    char *self = compute_href(req, collection, id);
-    char *bm = compute_bookmark(req, collection, id);
-    json_t *links = json_pack("[{s:s,s:s},{s:s,s:s}]", "rel", "self", "href", self, "rel",
-                              "bookmark", "href", bm);
-    free(self);
-    free(bm);
+    json_t *links = json_array();
+    json_array_append_new(links, link_new("self", compute_href(req, collection, id)));
+    json_array_append_new(links, link_new("bookmark", compute_bookmark(req, collection, id)));
     return links;
 }
 

@@ -78,31 +78,70 @@ image_from_row(const ms_result *r, size_t i)
     return img;
 }
 
+/* Properties (by name) and tags (by creation, then name) in one round trip. */
 static int
 load_props_tags(image_t *img)
 {
     ms_result *r = NULL;
-    int rc = MS_DB_QUERY(&r, "SELECT name, value FROM image_properties WHERE image_id = ?"
-                             " ORDER BY name",
-                         MS_P_STR(img->id));
+    int rc = MS_DB_QUERY(&r,
+                         "SELECT 0, name, value, NULL FROM image_properties WHERE image_id = ?"
+                         " UNION ALL"
+                         " SELECT 1, tag, NULL, created_at FROM image_tags WHERE image_id = ?"
+                         " ORDER BY 1, 4, 2",
+                         MS_P_STR(img->id), MS_P_STR(img->id));
     if (rc < 0)
         return rc;
     img->props = json_object();
-    for (size_t i = 0; i < r->nrows; i++)
-        json_object_set_new(img->props, ms_cell(r, i, 0),
-                            json_string(ms_cell(r, i, 1) ? ms_cell(r, i, 1) : ""));
-    ms_result_free(r);
-    r = NULL;
-    rc = MS_DB_QUERY(&r, "SELECT tag FROM image_tags WHERE image_id = ?"
-                         " ORDER BY created_at, tag",
-                     MS_P_STR(img->id));
-    if (rc < 0)
-        return rc;
     img->tags = json_array();
-    for (size_t i = 0; i < r->nrows; i++)
-        json_array_append_new(img->tags, json_string(ms_cell(r, i, 0)));
+    for (size_t i = 0; i < r->nrows; i++) {
+        const char *name = ms_cell(r, i, 1), *value = ms_cell(r, i, 2);
+        if (ms_cell_int(r, i, 0) == 0)
+            json_object_set_new(img->props, name, json_string(value ? value : ""));
+        else
+            json_array_append_new(img->tags, json_string(name));
+    }
     ms_result_free(r);
     return 0;
+}
+
+/* Properties and tags from their JSON aggregates (columns 19 and 20 of the
+ * get below): [[name, value], ...] by name and [tag, ...] by creation. False
+ * when the text is not what was expected (say, cut by group_concat_max_len). */
+static bool
+props_tags_from_json(image_t *img, const char *props, const char *tags)
+{
+    json_t *p = props ? json_loads(props, 0, NULL) : json_array();
+    json_t *t = tags ? json_loads(tags, 0, NULL) : json_array();
+    bool ok = json_is_array(p) && json_is_array(t);
+    img->props = json_object();
+    img->tags = json_array();
+    size_t i;
+    json_t *v;
+    json_array_foreach(ok ? p : NULL, i, v) {
+        const char *name = json_string_value(json_array_get(v, 0));
+        json_t *val = json_array_get(v, 1);
+        if (!name || !(json_is_string(val) || json_is_null(val))) {
+            ok = false;
+            break;
+        }
+        json_object_set_new(img->props, name,
+                            json_string(json_is_string(val) ? json_string_value(val) : ""));
+    }
+    json_array_foreach(ok ? t : NULL, i, v) {
+        if (!json_is_string(v)) {
+            ok = false;
+            break;
+        }
+        json_array_append(img->tags, v);
+    }
+    json_decref(p);
+    json_decref(t);
+    if (!ok) {
+        json_decref(img->props);
+        json_decref(img->tags);
+        img->props = img->tags = NULL;
+    }
+    return ok;
 }
 
 int
@@ -110,7 +149,13 @@ image_db_get(const char *id, image_t **out)
 {
     ms_result *r = NULL;
     *out = NULL;
-    int rc = MS_DB_QUERY(&r, "SELECT " COLS " FROM images WHERE id = ? AND deleted = 0",
+    /* One round trip: a server create and its build each look the image up. */
+    int rc = MS_DB_QUERY(&r,
+                         "SELECT " COLS ", (SELECT JSON_ARRAYAGG(JSON_ARRAY(p.name, p.value)"
+                         " ORDER BY p.name) FROM image_properties p WHERE p.image_id = images.id),"
+                         " (SELECT JSON_ARRAYAGG(t.tag ORDER BY t.created_at, t.tag)"
+                         " FROM image_tags t WHERE t.image_id = images.id)"
+                         " FROM images WHERE id = ? AND deleted = 0",
                          MS_P_STR(id));
     if (rc < 0)
         return rc;
@@ -119,8 +164,9 @@ image_db_get(const char *id, image_t **out)
         return -ENOENT;
     }
     image_t *img = image_from_row(r, 0);
+    bool loaded = props_tags_from_json(img, ms_cell(r, 0, 19), ms_cell(r, 0, 20));
     ms_result_free(r);
-    rc = load_props_tags(img);
+    rc = loaded ? 0 : load_props_tags(img);
     if (rc < 0) {
         image_free(img);
         return rc;

@@ -14,10 +14,17 @@
 #     without ?limit, p50/p99 over R requests (target: < 20 ms for a list of
 #     hundreds of objects);
 #  4. the daemon's RSS idle (started, image uploaded, no servers; target
-#     < 40 MiB) and after the run, and its peak (VmHWM).
+#     < 40 MiB) and after the run, and its peak (VmHWM);
+#  5. the lists again with BENCH_BIG (10,000) servers: the servers past
+#     BENCH_TOTAL are made by POST /servers with min_count = max_count = 100
+#     (Nova's multiple create: the same API path, validation, quota check
+#     and one build task per server, 100 per request) and built by the
+#     workers like the others; a list without ?limit answers at most 1000
+#     (Nova's max_limit), so this shows the cost of a page in a big table.
 #
 #   tests/bench/compute.sh [BUILD_DIR]        (default: build)
-#   env: BENCH_N (200), BENCH_K (20), BENCH_R (50), BENCH_TOTAL (1000)
+#   env: BENCH_N (200), BENCH_K (20), BENCH_R (50), BENCH_TOTAL (1000),
+#        BENCH_BIG (10000; 0 skips part 5)
 #
 # Runs in its own network namespace ms-bench-cpu-<pid> with its own MariaDB,
 # RabbitMQ and daemon (the functional tier's Stack, configured as its compute
@@ -26,7 +33,7 @@
 # from the functional configuration, for the benchmark only: log_level WARNING
 # (as identity.sh), quotas unlimited and allocation ratios 1000 so that 1000
 # m1.tiny servers fit on the test driver's small fake host. Every loop
-# is bounded in count and in time; the whole run in BENCH_TIMEOUT (1500 s).
+# is bounded in count and in time; the whole run in BENCH_TIMEOUT (1800 s).
 set -uo pipefail
 
 SRC_DIR=$(cd "$(dirname "$0")/../.." && pwd)
@@ -66,11 +73,11 @@ ip netns exec "$NS" ip link set lo up || exit 2
 
 # timeout sends SIGTERM, which the functional conftest turns into
 # KeyboardInterrupt: the finally below still stops the stack.
-timeout "${BENCH_TIMEOUT:-1500}" ip netns exec "$NS" env -u http_proxy -u https_proxy \
+timeout "${BENCH_TIMEOUT:-1800}" ip netns exec "$NS" env -u http_proxy -u https_proxy \
     -u HTTP_PROXY -u HTTPS_PROXY -u no_proxy -u NO_PROXY \
     MS_BUILD_DIR="$BUILD_DIR" MS_SOURCE_DIR="$SRC_DIR" BENCH_ROOT="$ROOT" \
     BENCH_N="${BENCH_N:-200}" BENCH_K="${BENCH_K:-20}" BENCH_R="${BENCH_R:-50}" \
-    BENCH_TOTAL="${BENCH_TOTAL:-1000}" \
+    BENCH_TOTAL="${BENCH_TOTAL:-1000}" BENCH_BIG="${BENCH_BIG:-10000}" \
     PYTHONDONTWRITEBYTECODE=1 PYTHONPATH="$SRC_DIR/tests/functional" \
     /usr/bin/python3 - <<'EOF'
 import ctypes
@@ -88,6 +95,10 @@ N = int(os.environ["BENCH_N"])          # creates timed for POST latency
 K = int(os.environ["BENCH_K"])          # single create->ACTIVE samples
 R = int(os.environ["BENCH_R"])          # requests per list variant
 TOTAL = max(int(os.environ["BENCH_TOTAL"]), N + K)
+BIG = int(os.environ["BENCH_BIG"])      # servers for part 5 (0: skip)
+if BIG:
+    BIG = max(BIG, TOTAL)
+MULTI = 100                             # servers per multiple-create request
 SRC = os.environ["MS_SOURCE_DIR"]
 root = os.environ["BENCH_ROOT"]
 LIST_LIMIT = 100
@@ -163,6 +174,7 @@ def create(api, name, image):
 
 
 FAULTS = {}                             # server id -> fault message of a build in ERROR
+LV_KIB_PER_DOMAIN = None                # RSS the test driver keeps per domain
 
 
 def note_error(api, sid):
@@ -193,6 +205,32 @@ def wait_all_active(api, ids, what):
         time.sleep(0.1)
 
 
+def wait_none_building(api, what):
+    """Seconds until no server of the project is in BUILD (bounded by
+    WAIT_S), for more servers than one page shows; the ones in ERROR are
+    recorded in FAULTS."""
+    t0 = time.monotonic()
+    while True:
+        _, st, out = api.req("GET", "/servers?status=BUILD&limit=1")
+        if st != 200:
+            raise RuntimeError("GET /servers?status=BUILD answered %d" % st)
+        if not json.loads(out)["servers"]:
+            break
+        if time.monotonic() - t0 > WAIT_S:
+            raise RuntimeError("%s: servers still in BUILD after %ds" % (what, WAIT_S))
+        time.sleep(0.5)
+    marker = ""
+    while True:                         # pages of servers in ERROR, if any
+        _, st, out = api.req("GET", "/servers?status=ERROR&limit=1000" + marker)
+        page = json.loads(out)["servers"]
+        for s in page:
+            note_error(api, s["id"])
+        if len(page) < 1000:
+            break
+        marker = "&marker=" + page[-1]["id"]
+    return time.monotonic() - t0
+
+
 def libvirt_reference(n):
     """ms per defineXML+create of the daemon's domain XML shape (the unit
     tier's expected virt_domain_xml output) on test:///default in this
@@ -212,19 +250,23 @@ def libvirt_reference(n):
     conn = lv.virConnectOpen(b"test:///default")
     if not conn:
         return None, "virConnectOpen(test:///default) failed"
+    global LV_KIB_PER_DOMAIN
     xml = open(os.path.join(SRC, "tests/unit/data/compute_domain.xml")).read()
     docs = [xml.replace("instance-0000002a", "instance-%08x" % (0x10000 + i)).replace(
         "6f1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d",
         "6f1b2c3d-4e5f-4a6b-8c7d-%012x" % i).encode() for i in range(n)]
-    lat = []
+    lat = [0.0] * n                     # allocated before the RSS is read
+    rss0 = kib(os.getpid(), "VmRSS")
     try:
-        for d in docs:
+        for k, d in enumerate(docs):
             t0 = time.perf_counter()
             dom = lv.virDomainDefineXML(conn, d)
             if not dom or lv.virDomainCreate(dom) != 0:
                 return None, "define/start failed"
-            lat.append((time.perf_counter() - t0) * 1000)
+            lat[k] = (time.perf_counter() - t0) * 1000
             lv.virDomainFree(dom)
+        # What the driver keeps per running domain, for part 4.
+        LV_KIB_PER_DOMAIN = (kib(os.getpid(), "VmRSS") - rss0) / float(n)
     finally:
         lv.virConnectClose(conn)
     return lat, None
@@ -370,6 +412,34 @@ try:
     time.sleep(2)
     rss_settled = kib(pid, "VmRSS")
 
+    # 5. a big table, filled by multiple create (see the header)
+    lists_huge, n_huge, multi_lat, multi_s, big_wait_s = [], 0, [], 0.0, 0.0
+    if BIG > len(ids):
+        # Root disk 0: the fake host's disk (its state dir's filesystem, times
+        # the allocation ratio) would not hold 10,000 1 GiB disks.
+        _, st_, o = api.req("POST", "/flavors", {"flavor": {
+            "name": "bench.nano", "id": "bench-nano", "ram": 64, "vcpus": 1, "disk": 0}})
+        if st_ != 200:
+            raise RuntimeError("flavor create answered %d: %s" % (st_, o[:300]))
+        reqs = -(-(BIG - len(ids)) // MULTI)
+        print("==> %d POST /servers with min_count = max_count = %d (to %d)" % (
+            reqs, MULTI, len(ids) + reqs * MULTI))
+        t0 = time.monotonic()
+        for i in range(reqs):
+            ms, st_, o = api.req("POST", "/servers", {"server": {
+                "name": "big%d" % i, "flavorRef": "bench-nano", "imageRef": image,
+                "min_count": MULTI, "max_count": MULTI}})
+            if st_ != 202:
+                raise RuntimeError("multiple create answered %d: %s" % (st_, o[:300]))
+            multi_lat.append(ms)
+        multi_s = time.monotonic() - t0
+        big_wait_s = wait_none_building(api, "big batch")
+        n_huge = len(ids) + reqs * MULTI
+        print("==> lists with %d servers, %d requests each" % (n_huge, R))
+        lists_huge = lists(n_huge)
+    rss_big = kib(pid, "VmRSS")
+    hwm_big = kib(pid, "VmHWM")
+
     P = print
     P("\ncompute, test:///default, %s" % time.strftime("%Y-%m-%d %H:%M:%S"))
     P("\n1. POST /servers (202; rows + task; target about 1 ms)")
@@ -396,13 +466,21 @@ try:
         for m in FAULTS.values():
             msgs[m] = msgs.get(m, 0) + 1
         P("   BUILD ERRORS: %d of %d servers in ERROR (timings above include them):" % (
-            len(FAULTS), len(ids)))
+            len(FAULTS), max(len(ids), n_huge)))
         for m, c in msgs.items():
             P("     %4d x %s" % (c, m[:300]))
     else:
-        P("   build errors: none (%d servers ACTIVE)" % len(ids))
+        P("   build errors: none (%d servers ACTIVE)" % max(len(ids), n_huge))
     P("\n3. lists, %d requests each (target < 20 ms for hundreds of objects)" % R)
-    for count, res in ((n_small, lists_small), (len(ids), lists_big)):
+    rows = [(n_small, lists_small), (len(ids), lists_big)]
+    if lists_huge:
+        rows.append((n_huge, lists_huge))
+        P("   (the %d servers past %d were made by %d multiple creates of %d: p50 %.1f ms"
+          " a request, %.1f s in all, then %.1f s until none was in BUILD; a list"
+          " without ?limit answers at most 1000, Nova's max_limit)" % (
+              n_huge - len(ids), len(ids), len(multi_lat), MULTI, pct(multi_lat, 50),
+              multi_s, big_wait_s))
+    for count, res in rows:
         for path, got, size, lat in res:
             P("   %-58s %s" % ("GET %s (%d servers, %d in reply, %d KiB)" % (
                 path, count, got, size // 1024), fmt(lat)))
@@ -411,6 +489,16 @@ try:
     P("   %-58s %6.1f MiB, 2 s later %.1f MiB" % ("after the run (%d servers)" % len(ids),
                                                  rss_after / 1024, rss_settled / 1024))
     P("   %-58s %6.1f MiB" % ("peak (VmHWM)", hwm / 1024))
+    if lists_huge:
+        P("   %-58s %6.1f MiB, peak %.1f MiB" % ("after %d servers" % n_huge, rss_big / 1024,
+                                                hwm_big / 1024))
+    if LV_KIB_PER_DOMAIN is not None:
+        P("   %-58s %6.1f KiB a domain, so %.1f MiB for %d servers" % (
+            "reference: libvirt test driver, define+start in this process",
+            LV_KIB_PER_DOMAIN, LV_KIB_PER_DOMAIN * max(len(ids), n_huge) / 1024,
+            max(len(ids), n_huge)))
+    P("   (the libvirt test:///default driver runs inside the daemon and keeps every"
+      " domain it defined in memory: that share of the growth is the driver's)")
 except BaseException:
     print("monostackd log tail:\n" + st.daemon_log()[-3000:], file=sys.stderr)
     raise
@@ -420,5 +508,5 @@ finally:
         print("teardown problems:\n" + "\n".join(errs), file=sys.stderr)
 EOF
 rc=$?
-[ "$rc" -eq 124 ] && echo "compute.sh: timed out after ${BENCH_TIMEOUT:-1500} s" >&2
+[ "$rc" -eq 124 ] && echo "compute.sh: timed out after ${BENCH_TIMEOUT:-1800} s" >&2
 exit "$rc"

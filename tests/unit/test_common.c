@@ -8,6 +8,7 @@
 #include <monostack/json.h>
 
 #include <errno.h>
+#include <limits.h>
 #include <string.h>
 
 static void
@@ -111,6 +112,37 @@ test_json_getters(void **state)
     json_decref(o);
 }
 
+/* ms_json_append writes exactly what json_dumps(JSON_COMPACT) writes. */
+static void
+test_json_append(void **state)
+{
+    (void)state;
+    json_t *samples[] = {
+        json_pack("{s:s,s:[{s:s,s:s}],s:{},s:[],s:n,s:b,s:b,s:I,s:I,s:f}", "id",
+                  "6f1b2c3d-4e5f", "links", "rel", "self", "href", "http://h:8774/v2.1/x",
+                  "meta", "vol", "none", "t", 1, "f", 0, "big", (json_int_t)-9007199254740993LL,
+                  "zero", (json_int_t)0, "r", 0.1),
+        json_pack("{s:s}", "esc \"q\" \\ /", "tab\tnl\nCR\rbs\bff\f\x01\x1f\x7f"),
+        json_pack("{s:s,s:s}", "caf\xc3\xa9", "\xe2\x82\xac \xf0\x9f\x98\x80 \xe2\x80\xa8",
+                  "", ""),
+        json_stringn("nul\0inside", 11),
+        json_integer(42),
+        json_pack("[I,I,I,I]", (json_int_t)LLONG_MIN, (json_int_t)LLONG_MAX, (json_int_t)-1,
+                  (json_int_t)10),
+        json_loads("[[],{},[[{}]],\"x\",1.5e300,-0.0,{\"a\":{\"b\":[null]}}]", 0, NULL),
+    };
+    for (size_t i = 0; i < MS_ARRAY_LEN(samples); i++) {
+        assert_non_null(samples[i]);
+        char *want = json_dumps(samples[i], JSON_COMPACT | JSON_ENCODE_ANY);
+        ms_buf b = {0};
+        ms_json_append(&b, samples[i]);
+        assert_string_equal(ms_buf_cstr(&b), want);
+        free(want);
+        ms_buf_free(&b);
+        json_decref(samples[i]);
+    }
+}
+
 int
 main(void)
 {
@@ -118,6 +150,7 @@ main(void)
         cmocka_unit_test(test_time_roundtrip), cmocka_unit_test(test_time_malformed),
         cmocka_unit_test(test_uuid),           cmocka_unit_test(test_buf),
         cmocka_unit_test(test_strings),        cmocka_unit_test(test_json_getters),
+        cmocka_unit_test(test_json_append),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
