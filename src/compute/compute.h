@@ -412,6 +412,13 @@ typedef struct {
     int64_t changes_since;       /* 0: none */
     int64_t changes_before;      /* 0: none (2.66) */
     int locked;                  /* 0: any, 1: locked only, 2: unlocked only (2.73) */
+    /* Column filters non-admins may use from 2.83 (hostname from 2.90):
+     * exact for user_id and task_state, regular expressions for the others
+     * (times as "YYYY-MM-DD HH:MM:SS", numbers as digits), as Nova's. */
+    const char *user_id, *task_state;
+    const char *az_regex, *config_drive_regex, *key_name_regex, *hostname_regex;
+    const char *power_state_regex, *progress_regex;
+    const char *created_regex, *launched_regex, *terminated_regex;
     bool none;                   /* a filter nothing can match */
     /* Tag filters (2.26): comma-joined lists; counts of distinct tags. */
     const char *tags, *tags_any, *not_tags, *not_tags_any;

@@ -469,6 +469,27 @@ server_list_common(ms_request *req, ms_response *resp, bool detail)
             q.not_tags_count = tag_filter_count(q.not_tags);
         q.not_tags_any = ms_req_query(req, "not-tags-any");
     }
+    /* Filters on the server's own columns: admins at every version (Nova
+     * lets them filter on any column), others from 2.83, and hostname for
+     * others from 2.90; below that Nova drops them from a non-admin's
+     * query. A status filter decides vm_state. */
+    bool cols_ok = admin || mv >= MS_MV(2, 83);
+    if (cols_ok) {
+        q.user_id = ms_req_query(req, "user_id");
+        q.task_state = ms_req_query(req, "task_state");
+        if (!status)
+            q.vm_state = ms_req_query(req, "vm_state");
+        q.az_regex = ms_req_query(req, "availability_zone");
+        q.config_drive_regex = ms_req_query(req, "config_drive");
+        q.key_name_regex = ms_req_query(req, "key_name");
+        q.power_state_regex = ms_req_query(req, "power_state");
+        q.progress_regex = ms_req_query(req, "progress");
+        q.created_regex = ms_req_query(req, "created_at");
+        q.launched_regex = ms_req_query(req, "launched_at");
+        q.terminated_regex = ms_req_query(req, "terminated_at");
+    }
+    if (admin || mv >= MS_MV(2, 90))
+        q.hostname_regex = ms_req_query(req, "hostname");
     const char *del = ms_req_query(req, "deleted");
     if (del && admin)
         q.deleted = compute_parse_bool(del) == 1;

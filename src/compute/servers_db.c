@@ -708,7 +708,7 @@ enum {
     F_HOST = 1 << 4, F_VMSTATE = 1 << 5, F_CHANGES = 1 << 6, F_MARKER = 1 << 7,
     F_DELETED = 1 << 8, F_TAGS = 1 << 9, F_TAGS_ANY = 1 << 10, F_NOT_TAGS = 1 << 11,
     F_NOT_TAGS_ANY = 1 << 12, F_LOCKED = 1 << 13, F_BEFORE = 1 << 14, F_NONE = 1 << 15,
-    F_RESV = 1 << 16, F_ALL = 1 << 17,
+    F_RESV = 1 << 16, F_COLUMNS = 1 << 17, F_ALL = 1 << 18,
 };
 static const char *list_sql[F_ALL];
 static const char *meta_sql[COMPUTE_MAX_LIMIT + 1];
@@ -753,6 +753,26 @@ list_statement(unsigned f)
             ms_buf_adds(&b, " AND locked = ?");
         if (f & F_NONE)
             ms_buf_adds(&b, " AND 1 = 0");
+        /* The 2.83 column filters travel together, each as a pair of
+         * parameters where NULL means "not asked for", so they add one
+         * statement variant rather than one per combination. Times compare
+         * as the text of Nova's DATETIME columns, whatever the session's
+         * time zone. */
+#define TS_TEXT(c) "DATE_FORMAT(TIMESTAMP '1970-01-01 00:00:00' + INTERVAL " c \
+                   " DIV 1000000 SECOND, '%Y-%m-%d %H:%i:%s')"
+        if (f & F_COLUMNS)
+            ms_buf_adds(&b, " AND (? IS NULL OR user_id = ?)"
+                            " AND (? IS NULL OR task_state = ?)"
+                            " AND (? IS NULL OR availability_zone REGEXP ?)"
+                            " AND (? IS NULL OR config_drive REGEXP ?)"
+                            " AND (? IS NULL OR key_name REGEXP ?)"
+                            " AND (? IS NULL OR hostname REGEXP ?)"
+                            " AND (? IS NULL OR CAST(power_state AS CHAR) REGEXP ?)"
+                            " AND (? IS NULL OR CAST(progress AS CHAR) REGEXP ?)"
+                            " AND (? IS NULL OR " TS_TEXT("created_at") " REGEXP ?)"
+                            " AND (? IS NULL OR " TS_TEXT("launched_at") " REGEXP ?)"
+                            " AND (? IS NULL OR " TS_TEXT("terminated_at") " REGEXP ?)");
+#undef TS_TEXT
         /* Tag lists are comma-joined (a tag cannot hold a comma), so one
          * FIND_IN_SET parameter carries any number of them; "all of" compares
          * the count of distinct matches with the count asked for. */
@@ -817,7 +837,7 @@ int
 compute_instance_db_list(const compute_instance_query *q, compute_instance **out, size_t *n)
 {
     unsigned f = 0;
-    ms_param p[32];
+    ms_param p[56];
     size_t np = 0;
     if (q->deleted)
         f |= F_DELETED;
@@ -863,6 +883,20 @@ compute_instance_db_list(const compute_instance_query *q, compute_instance **out
     }
     if (q->none)
         f |= F_NONE;
+    const char *cols[] = {q->user_id, q->task_state, q->az_regex, q->config_drive_regex,
+                          q->key_name_regex, q->hostname_regex, q->power_state_regex,
+                          q->progress_regex, q->created_regex, q->launched_regex,
+                          q->terminated_regex};
+    bool any_col = false;
+    for (size_t k = 0; k < MS_ARRAY_LEN(cols); k++)
+        any_col = any_col || cols[k];
+    if (any_col) {
+        f |= F_COLUMNS;
+        for (size_t k = 0; k < MS_ARRAY_LEN(cols); k++) {
+            p[np++] = cols[k] ? MS_P_STR(cols[k]) : MS_P_NULL;
+            p[np++] = cols[k] ? MS_P_STR(cols[k]) : MS_P_NULL;
+        }
+    }
     if (q->tags) {
         f |= F_TAGS;
         p[np++] = MS_P_STR(q->tags);
