@@ -433,6 +433,9 @@ int compute_instance_db_list(const compute_instance_query *q, compute_instance *
 /* Instance actions and their events. */
 int compute_action_db_event(const char *uuid, const char *request_id, const char *event,
                             bool start, const char *result);
+/* Finish an event as "Error" with the failure's message (2.84 "details"). */
+int compute_action_db_event_error(const char *uuid, const char *request_id, const char *event,
+                                  const char *details);
 typedef struct {
     int64_t changes_since, changes_before;   /* 0: none */
     const char *marker;                      /* a request id */

@@ -1641,6 +1641,10 @@ compute_server_action_show(ms_request *req, ms_response *resp)
             }
             if (!admin)
                 json_object_del(e, "traceback");
+            /* 2.84: the failure's message, for admins (Nova's default
+             * os-instance-actions:events:details rule). */
+            if (!admin || req->mv < MS_MV(2, 84))
+                json_object_del(e, "details");
             if (!admin || req->mv < MS_MV(2, 62))
                 json_object_del(e, "host");
             else if (!host)

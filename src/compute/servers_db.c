@@ -999,6 +999,21 @@ compute_action_db_event(const char *uuid, const char *request_id, const char *ev
 }
 
 int
+compute_action_db_event_error(const char *uuid, const char *request_id, const char *event,
+                              const char *details)
+{
+    int64_t now = compute_now();
+    return MS_DB_QUERY(NULL,
+                       "UPDATE compute_instance_action_events e JOIN compute_instance_actions a"
+                       " ON e.action_id = a.id SET e.finish_time = ?, e.result = 'Error',"
+                       " e.details = ?, a.finish_time = ?, a.updated_at = ?"
+                       " WHERE a.instance_uuid = ? AND a.request_id = ? AND e.event = ?"
+                       " AND e.finish_time IS NULL",
+                       MS_P_INT(now), MS_P_STR(details), MS_P_INT(now), MS_P_INT(now),
+                       MS_P_STR(uuid), MS_P_STR(request_id), MS_P_STR(event));
+}
+
+int
 compute_action_db_finish(const char *uuid, const char *request_id, const char *message)
 {
     return MS_DB_QUERY(NULL,
@@ -1098,7 +1113,7 @@ compute_action_db_events(long long action_id, json_t **out)
 {
     ms_result *r = NULL;
     int rc = MS_DB_QUERY(&r,
-                         "SELECT event, start_time, finish_time, result, traceback, host FROM"
+                         "SELECT event, start_time, finish_time, result, traceback, host, details FROM"
                          " compute_instance_action_events WHERE action_id = ? ORDER BY id",
                          MS_P_INT(action_id));
     if (rc < 0)
@@ -1117,6 +1132,7 @@ compute_action_db_events(long long action_id, json_t **out)
         ms_json_set_str(e, "result", ms_cell(r, k, 3));
         ms_json_set_str(e, "traceback", ms_cell(r, k, 4));
         ms_json_set_str(e, "host", ms_cell(r, k, 5));
+        ms_json_set_str(e, "details", ms_cell(r, k, 6));
         json_array_append_new(events, e);
     }
     ms_result_free(r);
