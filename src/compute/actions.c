@@ -478,7 +478,7 @@ rebuild(ms_request *req, ms_response *resp, compute_instance *i, json_t *arg)
     }
     /* The schema grows with the microversion: description (2.19), key_name
      * (2.54), user_data instead of personality (2.57), trusted image
-     * certificates (2.63). */
+     * certificates (2.63), hostname (2.90). */
     int mv = req->mv;
     const char *keys[16] = {"imageRef", "name", "adminPass", "metadata", "preserve_ephemeral",
                             "OS-DCF:diskConfig", "accessIPv4", "accessIPv6"};
@@ -493,6 +493,8 @@ rebuild(ms_request *req, ms_response *resp, compute_instance *i, json_t *arg)
         keys[nk++] = "user_data";
     if (mv >= MS_MV(2, 63))
         keys[nk++] = "trusted_image_certificates";
+    if (mv >= MS_MV(2, 90))
+        keys[nk++] = "hostname";
     keys[nk] = NULL;
     if (!only_keys(resp, "rebuild", arg, keys))
         return 0;
@@ -534,6 +536,9 @@ rebuild(ms_request *req, ms_response *resp, compute_instance *i, json_t *arg)
     }
     json_t *desc = json_object_get(arg, "description");
     if (desc && !compute_valid_description(resp, desc))
+        return 0;
+    json_t *hostname = json_object_get(arg, "hostname");
+    if (hostname && !compute_valid_hostname(resp, hostname))
         return 0;
     json_t *kn = json_object_get(arg, "key_name");
     if (kn && !json_is_null(kn) &&
@@ -631,7 +636,9 @@ rebuild(ms_request *req, ms_response *resp, compute_instance *i, json_t *arg)
                                                  key.public_key)) < 0) ||
         (ud && (rc = compute_instance_db_set_user_data(i->uuid, json_string_value(ud))) < 0) ||
         (certs && (rc = compute_instance_db_set_trusted_certs(
-                       i->uuid, json_is_array(certs) ? certs : NULL)) < 0)) {
+                       i->uuid, json_is_array(certs) ? certs : NULL)) < 0) ||
+        (hostname &&
+         (rc = compute_instance_db_set_hostname(i->uuid, json_string_value(hostname))) < 0)) {
         compute_keypair_clear(&key);
         return rc;
     }

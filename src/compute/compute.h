@@ -370,6 +370,9 @@ int compute_instance_db_set_key(const char *uuid, const char *key_name, const ch
 int compute_instance_db_set_user_data(const char *uuid, const char *user_data);
 int compute_instance_db_set_trusted_certs(const char *uuid, const json_t *certs);
 int compute_instance_db_set_az(const char *uuid, const char *az);
+int compute_instance_db_set_hostname(const char *uuid, const char *hostname);
+/* Unshelve (2.91): pin to az, or unpin with NULL. */
+int compute_instance_db_set_requested_az(const char *uuid, const char *az);
 /* Nova's host_status for a server on host ("" when host is empty). */
 int compute_instance_db_host_status(const char *host, int64_t down_after_us, char out[16]);
 /* Whether a compute node with this host (and hypervisor_hostname) exists;
@@ -506,6 +509,9 @@ bool compute_is_base64(const char *s, size_t n);
 bool compute_valid_description(ms_response *resp, const json_t *d);
 /* Validate trusted_image_certificates (2.63). */
 bool compute_valid_trusted_certs(ms_response *resp, const json_t *c);
+/* Validate a hostname (2.90): 2-63 letters, digits and inner dashes, as
+ * Nova's schema; true when fine, else answers 400. */
+bool compute_valid_hostname(ms_response *resp, const json_t *h);
 /* Validate a tag list (2.26/2.52) for field; true when fine. */
 bool compute_valid_tags(ms_response *resp, const char *field, const json_t *tags);
 int compute_server_action_show(ms_request *req, ms_response *resp);

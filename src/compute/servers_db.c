@@ -503,6 +503,24 @@ compute_instance_db_set_az(const char *uuid, const char *az)
                        MS_P_STR(az), MS_P_STR(az), MS_P_INT(compute_now()), MS_P_STR(uuid));
 }
 
+int
+compute_instance_db_set_hostname(const char *uuid, const char *hostname)
+{
+    return MS_DB_QUERY(NULL,
+                       "UPDATE compute_instances SET hostname = ?, updated_at = ?"
+                       " WHERE uuid = ? AND deleted = 0",
+                       MS_P_STR(hostname), MS_P_INT(compute_now()), MS_P_STR(uuid));
+}
+
+int
+compute_instance_db_set_requested_az(const char *uuid, const char *az)
+{
+    return MS_DB_QUERY(NULL,
+                       "UPDATE compute_instances SET requested_az = ?, updated_at = ?"
+                       " WHERE uuid = ? AND deleted = 0",
+                       MS_P_STR(az), MS_P_INT(compute_now()), MS_P_STR(uuid));
+}
+
 /* Nova's host_status: "" without a host, then DOWN (forced down),
  * MAINTENANCE (disabled), UP or UNKNOWN (no recent heartbeat). */
 int
