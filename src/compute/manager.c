@@ -1022,7 +1022,8 @@ task_unshelve(const ms_task *t, char **err)
     char *ierr = NULL;
     if (!i.host[0]) {
         char host[256];
-        if ((rc = schedule(&i, NULL, host)) < 0)
+        /* 2.91: the payload may name the host. */
+        if ((rc = schedule(&i, t->payload, host)) < 0)
             goto out;
         if (!host[0]) {
             ms_warn("No valid host found for unshelve. instance=%s", i.uuid);
