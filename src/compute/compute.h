@@ -20,7 +20,7 @@ extern const ms_migration compute_migrations[];
 extern const ms_module compute_module;
 
 /* The highest microversion whose changes are implemented. */
-#define COMPUTE_MV_MAX MS_MV(2, 79)
+#define COMPUTE_MV_MAX MS_MV(2, 93)
 
 /* ---- shared helpers (util.c) ---- */
 /* "http://host:8774/v2.1[/project]" and the bookmark form without the
