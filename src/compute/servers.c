@@ -514,6 +514,16 @@ server_list_common(ms_request *req, ms_response *resp, bool detail)
     size_t n = 0;
     int rc = compute_instance_db_list(&q, &list, &n);
     compute_instance_clear(&mk);
+    bool regex = q.name_regex || q.reservation_regex || q.az_regex || q.config_drive_regex ||
+                 q.key_name_regex || q.hostname_regex || q.power_state_regex ||
+                 q.progress_regex || q.created_regex || q.launched_regex || q.terminated_regex;
+    if (rc == -EINVAL && regex) {
+        /* The database refused a filter's regular expression: the
+         * client's mistake, not a fault. */
+        free(list);
+        ms_resp_error(resp, 400, "Invalid regular expression in a filter.");
+        return 0;
+    }
     if (rc < 0) {
         free(list);
         return rc;
