@@ -483,7 +483,7 @@ rebuild(ms_request *req, ms_response *resp, compute_instance *i, json_t *arg)
     }
     /* The schema grows with the microversion: description (2.19), key_name
      * (2.54), user_data instead of personality (2.57), trusted image
-     * certificates (2.63). */
+     * certificates (2.63), hostname (2.90). */
     int mv = req->mv;
     const char *keys[16] = {"imageRef", "name", "adminPass", "metadata", "preserve_ephemeral",
                             "OS-DCF:diskConfig", "accessIPv4", "accessIPv6"};
@@ -498,6 +498,8 @@ rebuild(ms_request *req, ms_response *resp, compute_instance *i, json_t *arg)
         keys[nk++] = "user_data";
     if (mv >= MS_MV(2, 63))
         keys[nk++] = "trusted_image_certificates";
+    if (mv >= MS_MV(2, 90))
+        keys[nk++] = "hostname";
     keys[nk] = NULL;
     if (!only_keys(resp, "rebuild", arg, keys))
         return 0;
@@ -539,6 +541,9 @@ rebuild(ms_request *req, ms_response *resp, compute_instance *i, json_t *arg)
     }
     json_t *desc = json_object_get(arg, "description");
     if (desc && !compute_valid_description(resp, desc))
+        return 0;
+    json_t *hostname = json_object_get(arg, "hostname");
+    if (hostname && !compute_valid_hostname(resp, hostname))
         return 0;
     json_t *kn = json_object_get(arg, "key_name");
     if (kn && !json_is_null(kn) &&
@@ -636,7 +641,9 @@ rebuild(ms_request *req, ms_response *resp, compute_instance *i, json_t *arg)
                                                  key.public_key)) < 0) ||
         (ud && (rc = compute_instance_db_set_user_data(i->uuid, json_string_value(ud))) < 0) ||
         (certs && (rc = compute_instance_db_set_trusted_certs(
-                       i->uuid, json_is_array(certs) ? certs : NULL)) < 0)) {
+                       i->uuid, json_is_array(certs) ? certs : NULL)) < 0) ||
+        (hostname &&
+         (rc = compute_instance_db_set_hostname(i->uuid, json_string_value(hostname))) < 0)) {
         compute_keypair_clear(&key);
         return rc;
     }
@@ -664,12 +671,40 @@ rebuild(ms_request *req, ms_response *resp, compute_instance *i, json_t *arg)
 }
 
 /* unshelve; from 2.77 {"unshelve": {"availability_zone": ...}} picks the
- * zone of a shelved-offloaded server. */
+ * zone of a shelved-offloaded server; from 2.91 the zone may be null (unpin)
+ * and an admin may name the host. */
 static int
 unshelve(ms_request *req, ms_response *resp, compute_instance *i, json_t *arg)
 {
-    const char *az = NULL;
-    if (req->mv >= MS_MV(2, 77) && !json_is_null(arg)) {
+    const char *az = NULL;       /* the zone asked for; NULL with az_passed unpins */
+    bool az_passed = false;
+    const char *host = NULL;
+    if (req->mv >= MS_MV(2, 91) && !json_is_null(arg)) {
+        /* Nova's 2.91 schema is a oneOf (object or null), so whatever
+         * is wrong inside is reported against "unshelve" as a whole. */
+        bool ok = json_is_object(arg);
+        const char *k;
+        json_t *v;
+        if (ok) {
+            json_object_foreach(arg, k, v) {
+                if (!strcmp(k, "availability_zone"))
+                    ok = ok && (json_is_null(v) || json_is_string(v));
+                else if (!strcmp(k, "host"))
+                    ok = ok && json_is_string(v);
+                else
+                    ok = false;
+            }
+        }
+        if (!ok) {
+            compute_schema_error(resp, "unshelve", arg,
+                                 "%s is not valid under any of the given schemas");
+            return 0;
+        }
+        json_t *a = json_object_get(arg, "availability_zone");
+        az_passed = a != NULL;
+        az = json_is_string(a) ? json_string_value(a) : NULL;
+        host = ms_json_strval(arg, "host");
+    } else if (req->mv >= MS_MV(2, 77) && req->mv < MS_MV(2, 91) && !json_is_null(arg)) {
         if (!json_is_object(arg)) {
             compute_bad_field(resp, "unshelve", arg, "is not of type 'object', 'null'");
             return 0;
@@ -691,30 +726,54 @@ unshelve(ms_request *req, ms_response *resp, compute_instance *i, json_t *arg)
             return 0;
         }
         az = json_string_value(a);
+        az_passed = true;
     }
     static const char *const ok[6] = {"shelved", "shelved_offloaded"};
     if (!state_allowed(ok, i->vm_state) || i->task_state[0]) {
         invalid_state(resp, "unshelve", i);
         return 0;
     }
-    if (az) {
-        if (strcmp(i->vm_state, "shelved_offloaded")) {
-            ms_resp_error(resp, 409, "The unshelve server operation on a shelved instance in "
-                                     "vm_state %s is not allowed with an availability zone; "
-                                     "it must be SHELVED_OFFLOADED.",
-                          i->vm_state);
-            return 0;
-        }
-        /* One zone here, "nova" (as availability_zone at create). */
-        if (strcmp(az, "nova")) {
-            ms_resp_error(resp, 400, "The requested availability zone is not available");
-            return 0;
-        }
+    if ((az_passed || host) && strcmp(i->vm_state, "shelved_offloaded")) {
+        /* A shelved server still has its host: it cannot move. */
+        ms_resp_error(resp, 409, "Specifying an availability zone or a host when unshelving "
+                                 "server \"%s\" with status \"%s\" is not supported. The "
+                                 "server status must be SHELVED_OFFLOADED.",
+                      i->uuid, i->vm_state);
+        return 0;
     }
-    int rc = run_action_status(req, resp, i, "unshelve", ok, "unshelving", "unshelve", NULL,
+    /* One zone here, "nova" (as availability_zone at create). */
+    if (az && strcmp(az, "nova")) {
+        ms_resp_error(resp, 400, "The requested availability zone is not available");
+        return 0;
+    }
+    json_t *extra = NULL;
+    if (host) {
+        /* os_compute_api:os-shelve:unshelve_to_host is admin-only. */
+        if (!req->auth.is_admin) {
+            ms_resp_error(resp, 403, "Policy doesn't allow os_compute_api:os-shelve:"
+                                     "unshelve_to_host to be performed.");
+            return 0;
+        }
+        bool exists = false;
+        int rc = compute_instance_db_host_exists(host, NULL, &exists);
+        if (rc < 0)
+            return rc;
+        if (!exists) {
+            ms_resp_error(resp, 400, "Compute host %s could not be found.", host);
+            return 0;
+        }
+        /* Every host is in the one zone, so the host always agrees with the
+         * zone the server is (or is not) pinned to. The scheduler still
+         * checks the host has room, as Nova's does with a destination. */
+        extra = json_pack("{s:s}", "requested_host", host);
+    }
+    int rc = run_action_status(req, resp, i, "unshelve", ok, "unshelving", "unshelve", extra,
                                202);
+    json_decref(extra);
     if (rc > 0 && az)
         rc = compute_instance_db_set_az(i->uuid, az);
+    else if (rc > 0 && az_passed)
+        rc = compute_instance_db_set_requested_az(i->uuid, NULL);
     return rc < 0 ? rc : 0;
 }
 

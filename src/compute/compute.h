@@ -20,7 +20,7 @@ extern const ms_migration compute_migrations[];
 extern const ms_module compute_module;
 
 /* The highest microversion whose changes are implemented. */
-#define COMPUTE_MV_MAX MS_MV(2, 86)
+#define COMPUTE_MV_MAX MS_MV(2, 93)
 
 /* ---- shared helpers (util.c) ---- */
 /* "http://host:8774/v2.1[/project]" and the bookmark form without the
@@ -374,6 +374,9 @@ int compute_instance_db_set_key(const char *uuid, const char *key_name, const ch
 int compute_instance_db_set_user_data(const char *uuid, const char *user_data);
 int compute_instance_db_set_trusted_certs(const char *uuid, const json_t *certs);
 int compute_instance_db_set_az(const char *uuid, const char *az);
+int compute_instance_db_set_hostname(const char *uuid, const char *hostname);
+/* Unshelve (2.91): pin to az, or unpin with NULL. */
+int compute_instance_db_set_requested_az(const char *uuid, const char *az);
 /* Nova's host_status for a server on host ("" when host is empty). */
 int compute_instance_db_host_status(const char *host, int64_t down_after_us, char out[16]);
 /* Whether a compute node with this host (and hypervisor_hostname) exists;
@@ -416,6 +419,13 @@ typedef struct {
     int64_t changes_since;       /* 0: none */
     int64_t changes_before;      /* 0: none (2.66) */
     int locked;                  /* 0: any, 1: locked only, 2: unlocked only (2.73) */
+    /* Column filters non-admins may use from 2.83 (hostname from 2.90):
+     * exact for user_id and task_state, regular expressions for the others
+     * (times as "YYYY-MM-DD HH:MM:SS", numbers as digits), as Nova's. */
+    const char *user_id, *task_state;
+    const char *az_regex, *config_drive_regex, *key_name_regex, *hostname_regex;
+    const char *power_state_regex, *progress_regex;
+    const char *created_regex, *launched_regex, *terminated_regex;
     bool none;                   /* a filter nothing can match */
     /* Tag filters (2.26): comma-joined lists; counts of distinct tags. */
     const char *tags, *tags_any, *not_tags, *not_tags_any;
@@ -435,6 +445,9 @@ int compute_action_db_start(const char *uuid, const char *action, const char *re
                             const char *project_id, const char *user_id, int64_t start_time);
 int compute_action_db_event(const char *uuid, const char *request_id, const char *event,
                             bool start, const char *result);
+/* Finish an event as "Error" with the failure's message (2.84 "details"). */
+int compute_action_db_event_error(const char *uuid, const char *request_id, const char *event,
+                                  const char *details);
 typedef struct {
     int64_t changes_since, changes_before;   /* 0: none */
     const char *marker;                      /* a request id */
@@ -505,6 +518,9 @@ bool compute_is_base64(const char *s, size_t n);
 bool compute_valid_description(ms_response *resp, const json_t *d);
 /* Validate trusted_image_certificates (2.63). */
 bool compute_valid_trusted_certs(ms_response *resp, const json_t *c);
+/* Validate a hostname (2.90): 2-63 letters, digits and inner dashes, as
+ * Nova's schema; true when fine, else answers 400. */
+bool compute_valid_hostname(ms_response *resp, const json_t *h);
 /* Validate a tag list (2.26/2.52) for field; true when fine. */
 bool compute_valid_tags(ms_response *resp, const char *field, const json_t *tags);
 int compute_server_action_show(ms_request *req, ms_response *resp);

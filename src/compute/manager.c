@@ -146,8 +146,8 @@ build_fail(const compute_instance *i, const ms_task *t, int code, const char *ms
 {
     ms_warn("Build failed. instance=%s error=\"%s\"", i->uuid, msg);
     compute_instance_db_set_fault(i->uuid, code, msg, details);
-    compute_action_db_event(i->uuid, task_request_id(t), "compute__do_build_and_run_instance",
-                            false, "Error");
+    compute_action_db_event_error(i->uuid, task_request_id(t),
+                                  "compute__do_build_and_run_instance", msg);
     char *err = NULL;
     virt_destroy(i->uuid, &err);
     free(err);
@@ -481,7 +481,8 @@ power_task(const ms_task *t, const char *expect_task, const char *event, power_f
         ms_warn("Power operation failed. instance=%s event=%s error=\"%s\"", i.uuid, event,
                 err ? err : "?");
         compute_instance_db_set(i.uuid, NULL, NULL, -1);
-        compute_action_db_event(i.uuid, rid, event, false, "Error");
+        compute_action_db_event_error(i.uuid, rid, event,
+                                      err ? err : "The power operation failed.");
     }
     free(err);
     compute_instance_clear(&i);
@@ -555,7 +556,8 @@ task_trigger_crash_dump(const ms_task *t, char **err)
     rc = virt_inject_nmi(i.uuid, &verr);
     if (rc < 0) {
         ms_warn("Triggering a crash dump failed: %s instance=%s", verr ? verr : "", i.uuid);
-        compute_action_db_event(i.uuid, rid, "compute_trigger_crash_dump", false, "Error");
+        compute_action_db_event_error(i.uuid, rid, "compute_trigger_crash_dump",
+                                      verr ? verr : "Injecting an NMI failed.");
         compute_action_db_finish(i.uuid, rid, "Error");
     } else {
         compute_action_db_event(i.uuid, rid, "compute_trigger_crash_dump", false, "Success");
@@ -665,7 +667,11 @@ task_snapshot(const ms_task *t, char **err)
     }
     /* Whatever intermediate task state was reached, the task is over. */
     compute_instance_db_set(i.uuid, NULL, NULL, actual_power(i.uuid, -1));
-    compute_action_db_event(i.uuid, rid, event, false, rc == 0 ? "Success" : "Error");
+    if (rc == 0)
+        compute_action_db_event(i.uuid, rid, event, false, "Success");
+    else
+        compute_action_db_event_error(i.uuid, rid, event,
+                                      ierr ? ierr : "The snapshot could not be uploaded.");
     free(ierr);
     free(disk);
     free(tmp);
@@ -683,7 +689,7 @@ action_fail(const compute_instance *i, const char *rid, const char *event, int c
     ms_warn("Action failed. instance=%s event=%s error=\"%s\"", i->uuid, event, msg);
     compute_instance_db_set_fault(i->uuid, code, msg, NULL);
     compute_instance_db_set(i->uuid, "error", NULL, actual_power(i->uuid, VIRT_NOSTATE));
-    compute_action_db_event(i->uuid, rid, event, false, "Error");
+    compute_action_db_event_error(i->uuid, rid, event, msg);
 }
 
 /* The API has already written the new image_ref (and name, metadata). The
@@ -959,7 +965,8 @@ task_shelve(const ms_task *t, char **err)
                 ierr ? ierr : "?");
         ms_image_kill(image_id);
         compute_instance_db_set(i.uuid, NULL, NULL, actual_power(i.uuid, -1));
-        compute_action_db_event(i.uuid, rid, ev, false, "Error");
+        compute_action_db_event_error(i.uuid, rid, ev,
+                                      ierr ? ierr : "The server could not be shelved.");
         goto out;
     }
     snprintf(i.shelved_image_id, sizeof(i.shelved_image_id), "%s", image_id);
@@ -1019,7 +1026,8 @@ task_unshelve(const ms_task *t, char **err)
     char *ierr = NULL;
     if (!i.host[0]) {
         char host[256];
-        if ((rc = schedule(&i, NULL, host)) < 0)
+        /* 2.91: the payload may name the host. */
+        if ((rc = schedule(&i, t->payload, host)) < 0)
             goto out;
         if (!host[0]) {
             /* Nova's conductor: the server stays SHELVED_OFFLOADED and the

@@ -224,6 +224,12 @@ static const char *const compute_v6[] = {
     NULL,
 };
 
+/* 2.84: the message of a failed instance action event ("details"). */
+static const char *const compute_v7[] = {
+    "ALTER TABLE compute_instance_action_events ADD COLUMN IF NOT EXISTS details TEXT",
+    NULL,
+};
+
 const ms_migration compute_migrations[] = {
     {1, compute_v1},
     {2, compute_v2},
@@ -231,5 +237,6 @@ const ms_migration compute_migrations[] = {
     {4, compute_v4},
     {5, compute_v5},
     {6, compute_v6},
+    {7, compute_v7},
     {0, NULL},
 };

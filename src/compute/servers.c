@@ -224,6 +224,9 @@ compute_server_json_view(ms_request *req, const compute_instance *i,
                                 ms_str_empty(i->user_data) ? NULL : i->user_data);
         }
     }
+    /* 2.90 shows the hostname to everyone (it can be set now). */
+    if (full && !req->auth.is_admin && mv >= MS_MV(2, 90))
+        json_object_set_new(o, "OS-EXT-SRV-ATTR:hostname", json_string(i->hostname));
     if ((!strcmp(i->vm_state, "error") || !strcmp(i->vm_state, "deleted")) && i->fault_code) {
         compute_time_iso(i->fault_created, t);
         json_t *f = json_pack("{s:i,s:s,s:s}", "code", i->fault_code, "created", t, "message",
@@ -487,6 +490,27 @@ server_list_common(ms_request *req, ms_response *resp, bool detail)
             q.not_tags_count = tag_filter_count(q.not_tags);
         q.not_tags_any = ms_req_query(req, "not-tags-any");
     }
+    /* Filters on the server's own columns: admins at every version (Nova
+     * lets them filter on any column), others from 2.83, and hostname for
+     * others from 2.90; below that Nova drops them from a non-admin's
+     * query. A status filter decides vm_state. */
+    bool cols_ok = admin || mv >= MS_MV(2, 83);
+    if (cols_ok) {
+        q.user_id = ms_req_query(req, "user_id");
+        q.task_state = ms_req_query(req, "task_state");
+        if (!status)
+            q.vm_state = ms_req_query(req, "vm_state");
+        q.az_regex = ms_req_query(req, "availability_zone");
+        q.config_drive_regex = ms_req_query(req, "config_drive");
+        q.key_name_regex = ms_req_query(req, "key_name");
+        q.power_state_regex = ms_req_query(req, "power_state");
+        q.progress_regex = ms_req_query(req, "progress");
+        q.created_regex = ms_req_query(req, "created_at");
+        q.launched_regex = ms_req_query(req, "launched_at");
+        q.terminated_regex = ms_req_query(req, "terminated_at");
+    }
+    if (admin || mv >= MS_MV(2, 90))
+        q.hostname_regex = ms_req_query(req, "hostname");
     const char *del = ms_req_query(req, "deleted");
     if (del && admin)
         q.deleted = compute_parse_bool(del) == 1;
@@ -508,6 +532,16 @@ server_list_common(ms_request *req, ms_response *resp, bool detail)
     size_t n = 0;
     int rc = compute_instance_db_list(&q, &list, &n);
     compute_instance_clear(&mk);
+    bool regex = q.name_regex || q.reservation_regex || q.az_regex || q.config_drive_regex ||
+                 q.key_name_regex || q.hostname_regex || q.power_state_regex ||
+                 q.progress_regex || q.created_regex || q.launched_regex || q.terminated_regex;
+    if (rc == -EINVAL && regex) {
+        /* The database refused a filter's regular expression: the
+         * client's mistake, not a fault. */
+        free(list);
+        ms_resp_error(resp, 400, "Invalid regular expression in a filter.");
+        return 0;
+    }
     if (rc < 0) {
         free(list);
         return rc;
@@ -682,6 +716,35 @@ compute_valid_trusted_certs(ms_response *resp, const json_t *c)
 }
 
 /* A tag: 1 to 60 characters, neither ',' nor '/'. */
+bool
+compute_valid_hostname(ms_response *resp, const json_t *h)
+{
+    if (!json_is_string(h)) {
+        compute_schema_error(resp, "hostname", h, "%s is not of type 'string'");
+        return false;
+    }
+    const char *s = json_string_value(h);
+    size_t n = strlen(s);
+    if (n < 2) {
+        compute_schema_error(resp, "hostname", h, "%s is too short");
+        return false;
+    }
+    if (n > 63) {
+        compute_schema_error(resp, "hostname", h, "%s is too long");
+        return false;
+    }
+    /* ^[a-zA-Z0-9]+[a-zA-Z0-9-]*[a-zA-Z0-9]+$: no dash at either end. */
+    bool ok = s[0] != '-' && s[n - 1] != '-';
+    for (size_t k = 0; ok && k < n; k++)
+        ok = isalnum((unsigned char)s[k]) || s[k] == '-';
+    if (!ok) {
+        compute_schema_error(resp, "hostname", h,
+                             "%s does not match '^[a-zA-Z0-9]+[a-zA-Z0-9-]*[a-zA-Z0-9]+$'");
+        return false;
+    }
+    return true;
+}
+
 static const char *
 tag_problem(const json_t *t)
 {
@@ -785,6 +848,7 @@ compute_server_create(ms_request *req, ms_response *resp)
         {"trusted_image_certificates", MS_MV(2, 63), 0},
         {"host", MS_MV(2, 74), 0},
         {"hypervisor_hostname", MS_MV(2, 74), 0},
+        {"hostname", MS_MV(2, 90), 0},
     };
     json_object_foreach(srv, k, v) {
         bool ok = false;
@@ -915,6 +979,14 @@ compute_server_create(ms_request *req, ms_response *resp)
         }
     } else {
         max_count = min_count;
+    }
+    /* 2.90: the guest's hostname, for one server only. */
+    json_t *hostname = json_object_get(srv, "hostname");
+    if (hostname && !compute_valid_hostname(resp, hostname))
+        return 0;
+    if (hostname && max_count > 1) {
+        ms_resp_error(resp, 400, "Unable to allocate a single hostname to multiple instances");
+        return 0;
     }
     if (min_count > max_count) {
         ms_resp_error(resp, 400, "min_count must be <= max_count");
@@ -1138,9 +1210,13 @@ image_checked:;
             snprintf(i->name, sizeof(i->name), "%.230s-%d", json_string_value(name), (int)(x + 1) % 1000);
         else
             snprintf(i->name, sizeof(i->name), "%s", json_string_value(name));
-        /* A hostname from the name: lowercase letters, digits and dashes. */
+        /* The hostname asked for (2.90), else one from the name: lowercase
+         * letters, digits and dashes. */
         size_t h = 0;
-        for (const char *c = i->name; *c && h < 63; c++) {
+        if (hostname)
+            h = (size_t)snprintf(i->hostname, sizeof(i->hostname), "%s",
+                                 json_string_value(hostname));
+        for (const char *c = i->name; !hostname && *c && h < 63; c++) {
             char ch = (char)tolower((unsigned char)*c);
             if (isalnum((unsigned char)ch) || ch == '-')
                 i->hostname[h++] = ch;
@@ -1250,7 +1326,8 @@ compute_server_update(ms_request *req, ms_response *resp)
     json_object_foreach(srv, k, v) {
         if (strcmp(k, "name") && strcmp(k, "accessIPv4") && strcmp(k, "accessIPv6") &&
             strcmp(k, "OS-DCF:diskConfig") &&
-            (strcmp(k, "description") || req->mv < MS_MV(2, 19))) {
+            (strcmp(k, "description") || req->mv < MS_MV(2, 19)) &&
+            (strcmp(k, "hostname") || req->mv < MS_MV(2, 90))) {
             ms_resp_error(resp, 400,
                           "Invalid input for field/attribute server. Value: {...}. "
                           "Additional properties are not allowed ('%s' was unexpected)",
@@ -1269,6 +1346,9 @@ compute_server_update(ms_request *req, ms_response *resp)
     json_t *desc = json_object_get(srv, "description");
     if (desc && !compute_valid_description(resp, desc))
         return 0;
+    json_t *hostname = json_object_get(srv, "hostname");
+    if (hostname && !compute_valid_hostname(resp, hostname))
+        return 0;
     char a4[64], a6[64];
     if (!compute_access_ip(resp, srv, false, a4) || !compute_access_ip(resp, srv, true, a6))
         return 0;
@@ -1285,6 +1365,8 @@ compute_server_update(ms_request *req, ms_response *resp)
         rc = compute_instance_db_set_description(i.uuid, json_string_value(desc));
     if (rc == 0 && auto_disk >= 0)
         rc = compute_instance_db_set_disk_config(i.uuid, auto_disk == 1);
+    if (rc == 0 && hostname)
+        rc = compute_instance_db_set_hostname(i.uuid, json_string_value(hostname));
     compute_instance_clear(&i);
     if (rc < 0)
         return rc;
@@ -1654,6 +1736,10 @@ compute_server_action_show(ms_request *req, ms_response *resp)
             }
             if (!admin)
                 json_object_del(e, "traceback");
+            /* 2.84: the failure's message, for admins (Nova's default
+             * os-instance-actions:events:details rule). */
+            if (!admin || req->mv < MS_MV(2, 84))
+                json_object_del(e, "details");
             if (!admin || req->mv < MS_MV(2, 62))
                 json_object_del(e, "host");
             else if (!host)

@@ -547,6 +547,24 @@ compute_instance_db_set_az(const char *uuid, const char *az)
                        MS_P_STR(az), MS_P_STR(az), MS_P_INT(compute_now()), MS_P_STR(uuid));
 }
 
+int
+compute_instance_db_set_hostname(const char *uuid, const char *hostname)
+{
+    return MS_DB_QUERY(NULL,
+                       "UPDATE compute_instances SET hostname = ?, updated_at = ?"
+                       " WHERE uuid = ? AND deleted = 0",
+                       MS_P_STR(hostname), MS_P_INT(compute_now()), MS_P_STR(uuid));
+}
+
+int
+compute_instance_db_set_requested_az(const char *uuid, const char *az)
+{
+    return MS_DB_QUERY(NULL,
+                       "UPDATE compute_instances SET requested_az = ?, updated_at = ?"
+                       " WHERE uuid = ? AND deleted = 0",
+                       MS_P_STR(az), MS_P_INT(compute_now()), MS_P_STR(uuid));
+}
+
 /* Nova's host_status: "" without a host, then DOWN (forced down),
  * MAINTENANCE (disabled), UP or UNKNOWN (no recent heartbeat). */
 int
@@ -752,7 +770,7 @@ enum {
     F_HOST = 1 << 4, F_VMSTATE = 1 << 5, F_CHANGES = 1 << 6, F_MARKER = 1 << 7,
     F_DELETED = 1 << 8, F_TAGS = 1 << 9, F_TAGS_ANY = 1 << 10, F_NOT_TAGS = 1 << 11,
     F_NOT_TAGS_ANY = 1 << 12, F_LOCKED = 1 << 13, F_BEFORE = 1 << 14, F_NONE = 1 << 15,
-    F_RESV = 1 << 16, F_BRIEF = 1 << 17, F_ALL = 1 << 18,
+    F_RESV = 1 << 16, F_COLUMNS = 1 << 17, F_BRIEF = 1 << 18, F_ALL = 1 << 19,
 };
 /* Statement texts by filter set, built on first use and kept (the
  * statement cache is keyed by the text's address). */
@@ -797,6 +815,26 @@ list_where(ms_buf *b, unsigned f)
         ms_buf_adds(b, " AND locked = ?");
     if (f & F_NONE)
         ms_buf_adds(b, " AND 1 = 0");
+    /* The 2.83 column filters travel together, each as a pair of
+     * parameters where NULL means "not asked for", so they add one
+     * statement variant rather than one per combination. Times compare
+     * as the text of Nova's DATETIME columns, whatever the session's
+     * time zone. */
+#define TS_TEXT(c) "DATE_FORMAT(TIMESTAMP '1970-01-01 00:00:00' + INTERVAL " c \
+               " DIV 1000000 SECOND, '%Y-%m-%d %H:%i:%s')"
+    if (f & F_COLUMNS)
+        ms_buf_adds(b, " AND (? IS NULL OR user_id = ?)"
+                        " AND (? IS NULL OR task_state = ?)"
+                        " AND (? IS NULL OR availability_zone REGEXP ?)"
+                        " AND (? IS NULL OR config_drive REGEXP ?)"
+                        " AND (? IS NULL OR key_name REGEXP ?)"
+                        " AND (? IS NULL OR hostname REGEXP ?)"
+                        " AND (? IS NULL OR CAST(power_state AS CHAR) REGEXP ?)"
+                        " AND (? IS NULL OR CAST(progress AS CHAR) REGEXP ?)"
+                        " AND (? IS NULL OR " TS_TEXT("created_at") " REGEXP ?)"
+                        " AND (? IS NULL OR " TS_TEXT("launched_at") " REGEXP ?)"
+                        " AND (? IS NULL OR " TS_TEXT("terminated_at") " REGEXP ?)");
+#undef TS_TEXT
     /* Tag lists are comma-joined (a tag cannot hold a comma), so one
      * FIND_IN_SET parameter carries any number of them; "all of" compares
      * the count of distinct matches with the count asked for. */
@@ -911,7 +949,7 @@ int
 compute_instance_db_list(const compute_instance_query *q, compute_instance **out, size_t *n)
 {
     unsigned f = q->brief ? F_BRIEF : 0;
-    ms_param p[32];
+    ms_param p[56];
     size_t np = 0;
     if (q->deleted)
         f |= F_DELETED;
@@ -957,6 +995,20 @@ compute_instance_db_list(const compute_instance_query *q, compute_instance **out
     }
     if (q->none)
         f |= F_NONE;
+    const char *cols[] = {q->user_id, q->task_state, q->az_regex, q->config_drive_regex,
+                          q->key_name_regex, q->hostname_regex, q->power_state_regex,
+                          q->progress_regex, q->created_regex, q->launched_regex,
+                          q->terminated_regex};
+    bool any_col = false;
+    for (size_t k = 0; k < MS_ARRAY_LEN(cols); k++)
+        any_col = any_col || cols[k];
+    if (any_col) {
+        f |= F_COLUMNS;
+        for (size_t k = 0; k < MS_ARRAY_LEN(cols); k++) {
+            p[np++] = cols[k] ? MS_P_STR(cols[k]) : MS_P_NULL;
+            p[np++] = cols[k] ? MS_P_STR(cols[k]) : MS_P_NULL;
+        }
+    }
     if (q->tags) {
         f |= F_TAGS;
         p[np++] = MS_P_STR(q->tags);
@@ -1062,6 +1114,21 @@ compute_action_db_start(const char *uuid, const char *action, const char *reques
 }
 
 int
+compute_action_db_event_error(const char *uuid, const char *request_id, const char *event,
+                              const char *details)
+{
+    int64_t now = compute_now();
+    return MS_DB_QUERY(NULL,
+                       "UPDATE compute_instance_action_events e JOIN compute_instance_actions a"
+                       " ON e.action_id = a.id SET e.finish_time = ?, e.result = 'Error',"
+                       " e.details = ?, a.finish_time = ?, a.updated_at = ?"
+                       " WHERE a.instance_uuid = ? AND a.request_id = ? AND e.event = ?"
+                       " AND e.finish_time IS NULL",
+                       MS_P_INT(now), MS_P_STR(details), MS_P_INT(now), MS_P_INT(now),
+                       MS_P_STR(uuid), MS_P_STR(request_id), MS_P_STR(event));
+}
+
+int
 compute_action_db_finish(const char *uuid, const char *request_id, const char *message)
 {
     return MS_DB_QUERY(NULL,
@@ -1161,7 +1228,7 @@ compute_action_db_events(long long action_id, json_t **out)
 {
     ms_result *r = NULL;
     int rc = MS_DB_QUERY(&r,
-                         "SELECT event, start_time, finish_time, result, traceback, host FROM"
+                         "SELECT event, start_time, finish_time, result, traceback, host, details FROM"
                          " compute_instance_action_events WHERE action_id = ? ORDER BY id",
                          MS_P_INT(action_id));
     if (rc < 0)
@@ -1180,6 +1247,7 @@ compute_action_db_events(long long action_id, json_t **out)
         ms_json_set_str(e, "result", ms_cell(r, k, 3));
         ms_json_set_str(e, "traceback", ms_cell(r, k, 4));
         ms_json_set_str(e, "host", ms_cell(r, k, 5));
+        ms_json_set_str(e, "details", ms_cell(r, k, 6));
         json_array_append_new(events, e);
     }
     ms_result_free(r);

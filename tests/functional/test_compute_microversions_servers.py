@@ -115,12 +115,12 @@ def server(compute, admin_token, image_id):
 
 def test_version_document_reports_max(compute, admin_token):
     r = http_session().get(COMPUTE + "/v2.1", timeout=10)
-    assert r.json()["version"]["version"] == "2.79"
-    r = nova(admin_token, "GET", "/servers", mv="2.79")
-    assert r.status_code == 200 and r.headers["OpenStack-API-Version"] == "compute 2.79"
+    assert r.json()["version"]["version"] == "2.93"
+    r = nova(admin_token, "GET", "/servers", mv="2.93")
+    assert r.status_code == 200 and r.headers["OpenStack-API-Version"] == "compute 2.93"
     # 2.46: both request id headers, whatever the version
     assert r.headers["X-OpenStack-Request-ID"] == r.headers["X-Compute-Request-ID"]
-    assert nova(admin_token, "GET", "/servers", mv="2.80").status_code == 406
+    assert nova(admin_token, "GET", "/servers", mv="2.94").status_code == 406
 
 
 def test_metadata_over_quota_is_403(compute, admin_token, image_id):

@@ -448,6 +448,63 @@ test_domain_devices(void **state)
     free(xml);
 }
 
+/* 2.90 hostname: Nova's schema (2-63 characters, letters, digits and
+ * inner dashes) and its error wording. */
+static void
+test_hostname(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *json;
+        const char *msg;          /* NULL: valid */
+    } cases[] = {
+        {"\"ab\"", NULL},
+        {"\"Web-01\"", NULL},
+        {"\"a\"", "Invalid input for field/attribute hostname. Value: a. 'a' is too short"},
+        {"\"-ab\"", "Invalid input for field/attribute hostname. Value: -ab. '-ab' does not "
+                    "match '^[a-zA-Z0-9]+[a-zA-Z0-9-]*[a-zA-Z0-9]+$'"},
+        {"\"a.b\"", "Invalid input for field/attribute hostname. Value: a.b. 'a.b' does not "
+                    "match '^[a-zA-Z0-9]+[a-zA-Z0-9-]*[a-zA-Z0-9]+$'"},
+        {"12", "Invalid input for field/attribute hostname. Value: 12. 12 is not of type "
+               "'string'"},
+        {"null", "Invalid input for field/attribute hostname. Value: None. None is not of "
+                 "type 'string'"},
+    };
+    for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+        call c;
+        call_init(&c, MS_MV(2, 90));
+        json_t *v = json_loads(cases[k].json, JSON_DECODE_ANY, NULL);
+        bool ok = compute_valid_hostname(&c.resp, v);
+        char buf[256];
+        if (cases[k].msg) {
+            assert_false(ok);
+            assert_int_equal(c.resp.status, 400);
+            assert_string_equal(message(&c, buf, sizeof(buf)), cases[k].msg);
+        } else {
+            assert_true(ok);
+        }
+        json_decref(v);
+        call_clear(&c);
+    }
+    call c;
+    call_init(&c, MS_MV(2, 90));
+    char long_name[70];
+    memset(long_name, 'x', 64);
+    long_name[64] = '\0';
+    json_t *v = json_string(long_name);
+    assert_false(compute_valid_hostname(&c.resp, v));
+    char buf[256];
+    assert_non_null(strstr(message(&c, buf, sizeof(buf)), "is too long"));
+    json_decref(v);
+    call_clear(&c);
+    call_init(&c, MS_MV(2, 90));
+    long_name[63] = '\0';
+    v = json_string(long_name);
+    assert_true(compute_valid_hostname(&c.resp, v));
+    json_decref(v);
+    call_clear(&c);
+}
+
 int
 main(void)
 {
@@ -459,6 +516,7 @@ main(void)
         cmocka_unit_test(test_meta_documents),
         cmocka_unit_test(test_meta_files),
         cmocka_unit_test(test_domain_devices),
+        cmocka_unit_test(test_hostname),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
