@@ -1,10 +1,12 @@
 /* Compute (Nova v2.1): the interface between the module's files. Other
  * modules will use include/monostack/compute.h (not written yet).
  *
- * The API files (versions.c, flavors.c, keypairs.c, quotas.c, servers.c,
- * actions.c, hosts.c) validate, authorize and write rows; the slow work runs
- * in the build/action task handlers (manager.c) through the virt driver
- * (src/drivers/virt/virt.h). SQL lives only in the *_db.c files. */
+ * The API files (one per resource: versions.c, flavors.c, keypairs.c,
+ * quotas.c, hosts.c, servers.c and its server_*.c siblings, actions.c,
+ * instance_actions.c, servergroups.c, aggregates.c) validate, authorize and
+ * write rows; the slow work runs in the build/action task handlers
+ * (manager.c, with devices.c, configdrive.c, image_cache.c) through the virt
+ * driver (src/drivers/virt/virt.h). SQL lives only in the *_db.c files. */
 #ifndef COMPUTE_H
 #define COMPUTE_H
 
@@ -290,7 +292,8 @@ typedef struct {
 int compute_usage_db_rows(const char *project, int64_t start, int64_t end,
                           compute_usage_row **out, size_t *n);
 
-/* ---- servers (servers.c, actions.c, servers_db.c) ---- */
+/* ---- servers (servers.c, server_metadata.c, server_tags.c, server_password.c,
+ *      instance_actions.c, actions.c, servers_db.c) ---- */
 typedef struct {
     long long id;
     char uuid[37];
@@ -470,6 +473,12 @@ const char *compute_server_status(const char *vm_state, const char *task_state);
 /* The vm_state a status filter selects, or NULL for an unknown status. */
 const char *compute_status_vm_state(const char *status);
 json_t *compute_server_json(ms_request *req, const compute_instance *i, bool detail);
+/* Nova's hostId: sha224 of project and host, hex; "" without a host. */
+void compute_host_id(const char *project, const char *host, char out[57]);
+/* Server metadata as Nova's schema takes it (string keys 1-255, string
+ * values up to 255) and, with limit >= 0, within that many items; false
+ * after answering 400 or 403. */
+bool compute_check_metadata(ms_response *resp, json_t *meta, long long limit);
 /* Which parts of a detailed server to show: Nova's update and rebuild
  * answers leave some out before 2.75, and add server_groups from 2.71. */
 typedef struct {
@@ -523,6 +532,8 @@ bool compute_valid_trusted_certs(ms_response *resp, const json_t *c);
 bool compute_valid_hostname(ms_response *resp, const json_t *h);
 /* Validate a tag list (2.26/2.52) for field; true when fine. */
 bool compute_valid_tags(ms_response *resp, const char *field, const json_t *tags);
+/* Why a tag is not valid (Nova's schema wording), or NULL when it is. */
+const char *compute_tag_problem(const json_t *t);
 int compute_server_action_show(ms_request *req, ms_response *resp);
 
 /* ---- create parameters: networks, security groups, block device
