@@ -1354,7 +1354,9 @@ on_lifecycle(const char *uuid, int ps)
     if (!strcmp(i.host, ms_conf.host))
         sync_one(&i, ps);
     compute_instance_clear(&i);
-    ms_db_thread_close();
+    /* The event thread keeps its database connection like every other
+     * thread (closed when it exits): reconnecting for each event cost a
+     * connection setup per build, right when the next request comes. */
 }
 
 /* Nova's image cache manager, every [compute] image_cache_manager_interval. */

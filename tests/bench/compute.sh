@@ -3,7 +3,8 @@
 #  1. POST /servers latency p50/p99 over N creates back to back (the request
 #     only writes rows and a task and answers 202; target about 1 ms; the
 #     builds run behind them), one at a time on an idle stack, and while the
-#     count grows to 1000; beside one flushed MariaDB commit;
+#     count grows to 1000; beside one flushed MariaDB commit, a reply that
+#     touches no database and one that runs a single SELECT;
 #  2. create->ACTIVE through the API (K single servers one after another on
 #     an otherwise idle stack, and the time for the whole batch of N), beside
 #     the physical floor of a build on this driver measured in the same run:
@@ -392,6 +393,15 @@ try:
             time.sleep(0.002)
         ids.append(sid)
 
+    # The floor under a create on this machine, same client and connection:
+    # a reply without the database, and one with a single indexed SELECT.
+    floor_http, floor_sql = [], []
+    for _ in range(K):
+        floor_http.append(api.req("GET", "/")[0])
+        time.sleep(0.002)
+        floor_sql.append(api.req("GET", "/flavors/1")[0])
+        time.sleep(0.002)
+
     base = os.path.join(st.state_dir, "instances", "_base", image)
     qimg = qemu_img_reference(base, K, os.path.join(root, "state"))
     lvlat, lverr = libvirt_reference(N)
@@ -447,6 +457,8 @@ try:
     P("   %-58s %s" % ("%d creates one at a time, idle stack" % K, fmt(post_idle)))
     P("   %-58s %.2f ms (mean of %d)" % ("reference: MariaDB autocommit INSERT (flushed)",
                                          commit_ms, N))
+    P("   %-58s %s" % ("reference: GET /v2.1/ (no database), same client", fmt(floor_http)))
+    P("   %-58s %s" % ("reference: GET /v2.1/flavors/1 (one SELECT)", fmt(floor_sql)))
     if post_more:
         P("   %-58s %s" % ("%d creates back to back, %d->%d servers" % (more, n_small + K, len(ids)),
                            fmt(post_more)))
