@@ -619,6 +619,10 @@ compute_is_base64(const char *s, size_t n)
     return true;
 }
 
+/* The characters of Nova's metadata key pattern ^[a-zA-Z0-9-_:. ]{1,255}$. */
+#define META_KEY_CHARS                                                                   \
+    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_:. "
+
 bool
 compute_check_metadata(ms_response *resp, json_t *meta, long long limit)
 {
@@ -630,7 +634,7 @@ compute_check_metadata(ms_response *resp, json_t *meta, long long limit)
     json_t *v;
     json_object_foreach(meta, k, v) {
         size_t kl = strlen(k);
-        if (kl < 1 || kl > 255) {
+        if (kl < 1 || kl > 255 || strspn(k, META_KEY_CHARS) != kl) {
             ms_resp_error(resp, 400,
                           "Invalid input for field/attribute metadata. Value: {...}. '%s' "
                           "does not match any of the regexes: '^[a-zA-Z0-9-_:. ]{1,255}$'",

@@ -131,6 +131,16 @@ def test_metadata_over_quota_is_403(compute, admin_token, image_id):
     assert r.status_code == 403 and "forbidden" in r.json(), r.text
 
 
+def test_metadata_key_pattern(compute, admin_token, image_id):
+    # Nova's keys match ^[a-zA-Z0-9-_:. ]{1,255}$; anything else is a 400
+    for key in ("a/b", "caf\u00e9", "x" * 256, ""):
+        r = nova(admin_token, "POST", "/servers", json={"server": {
+            "name": "meta-key", "flavorRef": "1", "imageRef": image_id,
+            "metadata": {key: "v"}}})
+        assert r.status_code == 400 and "does not match any of the regexes" in r.text, \
+            (key, r.text)
+
+
 def test_extended_attributes_2_3(compute, admin_token, member, server):
     old = nova(admin_token, "GET", "/servers/%s" % server, mv="2.2").json()["server"]
     assert "OS-EXT-SRV-ATTR:host" in old
