@@ -135,10 +135,15 @@ main(int argc, char **argv)
     }
     if (ms_workers_start(&err) < 0)
         ms_fatal(1, "cannot start the task workers: %s", err);
-    if (ms_http_start(ms_modules, ms_modules_count, &err) < 0)
-        ms_fatal(1, "%s", err);
+    /* The pid file is in place before the first request is answered, so a
+     * supervisor that sees the daemon healthy also finds its pid. */
     if (pid_file)
         write_pid_file(pid_file);
+    if (ms_http_start(ms_modules, ms_modules_count, &err) < 0) {
+        if (pid_file)
+            unlink(pid_file);
+        ms_fatal(1, "%s", err);
+    }
     ms_info("monostackd %s serving host=%s startup_us=%llu", MS_VERSION, ms_conf.host,
             (unsigned long long)(ms_now_us() - t0));
 

@@ -48,13 +48,18 @@ upload_fail(ms_request *req)
     if (!u)
         return;
     req->stream_state = NULL;
-    int rc = image_db_transition(u->img->id, u->busy, "queued");
+    char id[sizeof(u->img->id)];
+    snprintf(id, sizeof(id), "%s", u->img->id);
+    const char *busy = u->busy;   /* a string constant */
+    unsigned long long got = u->w ? (unsigned long long)image_writer_size(u->w) : 0ULL;
+    /* The partial file goes first: once the image shows queued again,
+     * nothing of the upload is left on disk. */
+    upload_free(u);
+    int rc = image_db_transition(id, busy, "queued");
     if (rc < 0 && rc != -EBUSY)
         ms_error("image=%s cannot return the image to queued after a failed upload (%d)",
-                 u->img->id, rc);
-    ms_warn("image=%s upload abandoned after %llu bytes; image back in queued", u->img->id,
-            u->w ? (unsigned long long)image_writer_size(u->w) : 0ULL);
-    upload_free(u);
+                 id, rc);
+    ms_warn("image=%s upload abandoned after %llu bytes; image back in queued", id, got);
 }
 
 static bool
